@@ -1,0 +1,35 @@
+# probpose_ext: install the pinned OpenMMLab stack, run the demo, run tests.
+#   make demo   # install if needed, generate SynthPose if missing, train, evaluate
+#   make test   # install if needed, run the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.probpose-installed
+PIP := $(PY) -m pip --disable-pip-version-check
+PYTEST_ARGS ?=
+
+.PHONY: install demo test lock clean
+
+install: $(STAMP)
+
+# Idempotent: re-runs only when the requirements or setup change.
+$(STAMP): requirements.txt constraints.txt setup.py
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q "setuptools>=77.0.3,<81" wheel cython numpy==2.3.5 -c constraints.txt
+	$(PIP) install -q --no-build-isolation -r requirements.txt -c constraints.txt
+	$(PIP) install -q --no-build-isolation --no-deps -e .
+	$(PY) -c "import probpose_ext, mmpose.models; print('probpose_ext', probpose_ext.__version__, 'installed')"
+	touch $(STAMP)
+
+demo: install
+	$(PY) tools/demo.py
+
+test: install
+	$(PY) -m pytest -q $(PYTEST_ARGS) tests
+
+# Refresh constraints.txt from the current venv (after changing requirements).
+lock: install
+	$(PIP) freeze --exclude-editable > constraints.txt
+
+clean:
+	rm -rf $(VENV) work_dirs

@@ -1,0 +1,3 @@
+from .hooks import PlainCheckpointHook
+
+__all__ = ['PlainCheckpointHook']
