@@ -1,0 +1,125 @@
+# Heatmap baseline on SynthPose (the embedded synthetic dataset): MMPose's
+# TopdownPoseEstimator with an mmpretrain ViT-tiny backbone (6 layers, patch
+# 8), the ViTPose "simple" decoder (bilinear x2 + 3x3 conv, BN-free) and
+# MMPose's HeatmapHead, 128x96 input, 32x24 heatmaps. Trained from scratch on
+# CPU by `make demo` (see README for the AP it reaches and its wall time).
+_base_ = ['mmpose::_base_/default_runtime.py']
+
+custom_imports = dict(imports=['probpose_ext'], allow_failed_imports=False)
+custom_hooks = [dict(type='PlainCheckpointHook')]
+
+# runtime
+max_epochs = 12
+train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=max_epochs)
+optim_wrapper = dict(
+    optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.999),
+                   weight_decay=0.05),
+    clip_grad=dict(max_norm=1.0, norm_type=2))
+param_scheduler = [
+    dict(type='LinearLR', begin=0, end=200, start_factor=0.01,
+         by_epoch=False),
+    dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min=1e-5,
+         begin=0, end=max_epochs, by_epoch=True, convert_to_iter_based=True),
+]
+auto_scale_lr = dict(base_batch_size=32)
+default_hooks = dict(
+    logger=dict(interval=20),
+    checkpoint=dict(save_best='coco/AP', rule='greater', max_keep_ckpts=1))
+env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork'))
+randomness = dict(seed=0)
+
+# codec
+codec = dict(
+    type='UDPHeatmap', input_size=(96, 128), heatmap_size=(24, 32), sigma=1.5)
+
+# model
+embed_dims = 192
+model = dict(
+    type='TopdownPoseEstimator',
+    data_preprocessor=dict(
+        type='PoseDataPreprocessor',
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True),
+    backbone=dict(
+        type='mmpretrain.VisionTransformer',
+        arch=dict(
+            embed_dims=embed_dims,
+            num_layers=6,
+            num_heads=3,
+            feedforward_channels=4 * embed_dims),
+        img_size=(128, 96),
+        patch_size=8,
+        qkv_bias=True,
+        drop_path_rate=0.0,
+        with_cls_token=False,
+        out_type='featmap',
+        init_cfg=None),
+    neck=dict(type='FeatureMapProcessor', scale_factor=2.0, apply_relu=True),
+    head=dict(
+        type='HeatmapHead',
+        in_channels=embed_dims,
+        out_channels=17,
+        deconv_out_channels=[],
+        deconv_kernel_sizes=[],
+        final_layer=dict(kernel_size=3, padding=1),
+        loss=dict(type='KeypointMSELoss', use_target_weight=True),
+        decoder=codec),
+    test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=False))
+
+# data
+dataset_type = 'CocoDataset'
+data_mode = 'topdown'
+data_root = 'data/synthpose/'
+metainfo = dict(from_file='configs/_base_/datasets/coco.py')
+
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale'),
+    dict(type='RandomFlip', direction='horizontal'),
+    dict(type='RandomHalfBody'),
+    dict(type='RandomBBoxTransform'),
+    dict(type='TopdownAffine', input_size=codec['input_size'], use_udp=True),
+    dict(type='GenerateTarget', encoder=codec),
+    dict(type='PackPoseInputs'),
+]
+val_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale'),
+    dict(type='TopdownAffine', input_size=codec['input_size'], use_udp=True),
+    dict(type='PackPoseInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=1,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        data_mode=data_mode,
+        metainfo=metainfo,
+        ann_file='annotations/person_keypoints_train.json',
+        data_prefix=dict(img='train/'),
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=64,
+    num_workers=1,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        data_mode=data_mode,
+        metainfo=metainfo,
+        ann_file='annotations/person_keypoints_val.json',
+        data_prefix=dict(img='val/'),
+        test_mode=True,
+        pipeline=val_pipeline))
+test_dataloader = val_dataloader
+
+val_evaluator = dict(
+    type='CocoMetric', ann_file=data_root + 'annotations/person_keypoints_val.json')
+test_evaluator = val_evaluator

@@ -1,0 +1,44 @@
+"""Shared test helpers: paths and running the project's tools."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import probpose_ext  # noqa: F401  (compat shims + registration)
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / 'tests' / 'data'
+TINY_COCO_CFG = DATA / 'configs' / 'stock_td-hm_res18_coco_tiny.py'
+
+
+def tool_env(**extra) -> dict:
+    """Environment for tool subprocesses: quiet, single-threaded BLAS."""
+    env = dict(os.environ)
+    env.update(
+        PYTHONWARNINGS='ignore', OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
+    env.pop('PROBPOSE_TRUST_CHECKPOINTS', None)
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def run_python(args, cwd=None, timeout=600, check=True, **env):
+    """Run ``python ARGS`` with the test interpreter; return the result."""
+    proc = subprocess.run([sys.executable, *map(str, args)],
+                          cwd=str(cwd or REPO),
+                          env=tool_env(**env),
+                          capture_output=True,
+                          text=True,
+                          timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f'command failed ({proc.returncode}): {args}\n'
+            f'--- stdout ---\n{proc.stdout[-4000:]}\n'
+            f'--- stderr ---\n{proc.stderr[-6000:]}')
+    return proc
+
+
+@pytest.fixture
+def repo():
+    return REPO

@@ -1,0 +1,67 @@
+from collections import OrderedDict
+
+import numpy as np
+import torch
+from mmengine.logging import HistoryBuffer
+from mmpose.registry import HOOKS
+
+from probpose_ext.engine import PlainCheckpointHook
+from probpose_ext.engine.hooks import from_plain, to_plain
+
+
+def _runner_checkpoint():
+    buf = HistoryBuffer([1.5, 2.5, 4.0], [1, 2, 1], max_length=7)
+    return {
+        'meta': {
+            'epoch': 3,
+            'seed': np.int64(7),
+            'dataset_meta': {
+                'sigmas': np.array([.026, .025], np.float32),
+                'flip_indices': [1, 0],
+                'keypoint_colors': np.array([[255, 0, 0], [0, 255, 0]]),
+            },
+        },
+        'state_dict': OrderedDict(w=torch.arange(4.)),
+        'message_hub': {
+            'log_scalars': OrderedDict({'train/loss': buf}),
+            'runtime_info': OrderedDict(epoch=3, best_score=np.float64(.5)),
+            'resumed_keys': OrderedDict({'train/loss': True}),
+        },
+    }
+
+
+def test_built_from_config_through_mmpose_registry():
+    hook = HOOKS.build(dict(type='PlainCheckpointHook'))
+    assert isinstance(hook, PlainCheckpointHook)
+    assert hook.priority == 'LOWEST'
+
+
+def test_saved_checkpoint_loads_weights_only_and_restores(tmp_path):
+    ckpt = _runner_checkpoint()
+    hook = PlainCheckpointHook()
+    hook.before_save_checkpoint(None, ckpt)
+    meta = ckpt['meta']['dataset_meta']
+    assert meta['sigmas'] == [np.float32(.026).item(), np.float32(.025).item()]
+    assert meta['keypoint_colors'] == [[255, 0, 0], [0, 255, 0]]
+    assert type(ckpt['meta']['seed']) is int and ckpt['meta']['seed'] == 7
+    path = tmp_path / 'c.pth'
+    torch.save(ckpt, path)
+    loaded = torch.load(path, weights_only=True)  # raises if not plain
+    hook.after_load_checkpoint(None, loaded)
+    buf = loaded['message_hub']['log_scalars']['train/loss']
+    assert isinstance(buf, HistoryBuffer)
+    logs, counts = buf.data
+    np.testing.assert_array_equal(logs, [1.5, 2.5, 4.0])
+    np.testing.assert_array_equal(counts, [1, 2, 1])
+    assert buf.max_length == 7
+    assert buf.mean() == (1.5 + 2.5 + 4.0) / (1 + 2 + 1)  # count-weighted
+    assert loaded['message_hub']['runtime_info']['best_score'] == .5
+    assert torch.equal(loaded['state_dict']['w'], torch.arange(4.))
+
+
+def test_to_plain_keeps_plain_values_and_tensors():
+    value = {'a': (1, 'x', None), 'b': [torch.ones(2)], 'c': 2.5}
+    out = to_plain(value)
+    assert out['a'] == (1, 'x', None) and out['c'] == 2.5
+    assert out['b'][0] is value['b'][0]
+    assert from_plain(to_plain([np.arange(3)])) == [[0, 1, 2]]
