@@ -48,20 +48,21 @@ import math
 import multiprocessing
 import os
 import shutil
+import signal
 import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import (Callable, Dict, Iterator, List, Optional, Sequence,
-                    Tuple, Union)
+from typing import (Callable, Dict, Iterator, List, Optional, Sequence, Tuple,
+                    Union)
 
 import cv2
 import numpy as np
 from tqdm import tqdm
 
 __all__ = [
-    'GENERATOR_VERSION', 'SynthPoseParams', 'Pose', 'Body', 'View',
-    'Texture', 'Look', 'Person', 'Occluder', 'Scene', 'load_coco_metainfo',
+    'GENERATOR_VERSION', 'SynthPoseParams', 'Pose', 'Body', 'View', 'Texture',
+    'Look', 'Person', 'Occluder', 'Scene', 'load_coco_metainfo',
     'coco_keypoint_names', 'image_rng', 'sample_pose', 'sample_body',
     'sample_view', 'sample_look', 'build_person', 'sample_person',
     'make_occluder', 'sample_scene', 'render_scene', 'annotate_scene',
@@ -121,8 +122,9 @@ class SynthPoseParams:
     """All the knobs that set the difficulty of the generated data.
 
     Fractions of the image refer to the image height; angles are in degrees.
-    The defaults give a moderate difficulty (see the report of the first
-    version for the numbers). ``dataclasses.asdict(params)`` is stored in the
+    The defaults give a moderate difficulty: about 1.5 people per image,
+    ~67 % of the keypoints visible, ~30 % hidden and ~3 % outside the image.
+    ``dataclasses.asdict(params)`` is stored in the
     ``info`` block of every annotation file.
 
     Args:
@@ -174,13 +176,13 @@ class SynthPoseParams:
             person seen from behind). 1 follows the rule "hidden but inside
             the image"; 0 makes the task easier.
     """
-    person_count_probs: Tuple[float, ...] = (0.55, 0.33, 0.12)
+    person_count_probs: Tuple[float, ...] = (0.6, 0.3, 0.1)
     single_height: Tuple[float, float] = (0.45, 0.92)
     multi_height: Tuple[float, float] = (0.35, 0.75)
     p_truncated: float = 0.12
     truncation: Tuple[float, float] = (0.1, 0.4)
     p_close: float = 0.35
-    max_overlap_iou: float = 0.4
+    max_overlap_iou: float = 0.3
     yaw_range: Tuple[float, float] = (0.0, 360.0)
     pitch_std: float = 8.0
     roll_std: float = 4.0
@@ -218,9 +220,8 @@ class SynthPoseParams:
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f'{name} must be in [0, 1], got {value}')
         for name in ('single_height', 'multi_height', 'truncation',
-                     'yaw_range', 'limb_width', 'num_bg_shapes',
-                     'num_bg_bars', 'occluder_size', 'contrast', 'noise_std',
-                     'blur_sigma'):
+                     'yaw_range', 'limb_width', 'num_bg_shapes', 'num_bg_bars',
+                     'occluder_size', 'contrast', 'noise_std', 'blur_sigma'):
             low, high = getattr(self, name)
             if low > high or low < 0:
                 raise ValueError(f'{name} must be a (low, high) range with '
@@ -539,8 +540,11 @@ def _capsule(p1: np.ndarray, p2: np.ndarray, r1: float,
     return cv2.convexHull(pts.astype(np.float32)).reshape(-1, 2)
 
 
-def _ellipse_ring(centre: np.ndarray, rot: np.ndarray, half_w: float,
-                  half_d: float, n: int = 10) -> np.ndarray:
+def _ellipse_ring(centre: np.ndarray,
+                  rot: np.ndarray,
+                  half_w: float,
+                  half_d: float,
+                  n: int = 10) -> np.ndarray:
     """3D points of a horizontal ellipse of a body frame, shape (n, 3)."""
     t = np.linspace(0, 2 * np.pi, n, endpoint=False)
     local = np.stack([half_w * np.cos(t), np.zeros(n), half_d * np.sin(t)], 1)
@@ -717,8 +721,8 @@ def sample_look(rng: np.random.Generator) -> Look:
         pants=_sample_texture(
             rng, ('solid', 'blotch', 'stripes'), (0.6, 0.25, 0.15),
             val=(0.12, 0.8)),
-        shoes=Texture('solid', _hsv_colour(rng, (0.0, 0.6), (0.05, 0.45)),
-                      grain=2.0),
+        shoes=Texture(
+            'solid', _hsv_colour(rng, (0.0, 0.6), (0.05, 0.45)), grain=2.0),
         hair=Texture('solid', tuple(np.clip(hair, 0, 255)), grain=6.0),
         long_sleeves=bool(rng.random() < 0.5),
         long_pants=bool(rng.random() < 0.75),
@@ -737,15 +741,19 @@ def _skeleton(pose: Pose, body: Body) -> Tuple[Dict[str, np.ndarray], Dict]:
     Returns:
         tuple: ``joints`` (name -> (3, ) point, including internal points
         such as ``neck``, ``pelvis``, ``head_centre``, hands and toes) and
-        ``frames`` (name -> 3x3 rotation of the torso, head, limbs).
+        ``frames`` (name -> 3x3 rotation of the pelvis, the middle and upper
+        torso and the head).
     """
     rot_low = _rx(pose.pelvis_tilt)
-    rot_up = (rot_low @ _rz(pose.torso_bend) @ _rx(pose.torso_lean)
-              @ _ry(pose.torso_twist))
-    rot_mid = (rot_low @ _rz(pose.torso_bend / 2) @ _rx(pose.torso_lean / 2)
-               @ _ry(pose.torso_twist / 2))
-    rot_head = (rot_up @ _ry(pose.head_yaw) @ _rx(pose.head_pitch)
-                @ _rz(pose.head_roll))
+    rot_up = (
+        rot_low @ _rz(pose.torso_bend) @ _rx(pose.torso_lean) @ _ry(
+            pose.torso_twist))
+    rot_mid = (
+        rot_low @ _rz(pose.torso_bend / 2) @ _rx(pose.torso_lean / 2) @ _ry(
+            pose.torso_twist / 2))
+    rot_head = (
+        rot_up @ _ry(pose.head_yaw) @ _rx(pose.head_pitch) @ _rz(
+            pose.head_roll))
     down = np.array([0.0, -1.0, 0.0])
     j = {'pelvis': np.zeros(3)}
     j['neck'] = rot_up @ np.array([0.0, body.torso, 0.0])
@@ -753,31 +761,39 @@ def _skeleton(pose: Pose, body: Body) -> Tuple[Dict[str, np.ndarray], Dict]:
         [0.0, body.neck + 0.9 * body.head_radius, 0.012])
     frames = dict(low=rot_low, mid=rot_mid, up=rot_up, head=rot_head)
     for i, (side, sgn) in enumerate(_SIDES):
-        sh = j['neck'] + rot_up @ np.array([sgn * body.shoulder_half, -0.03,
-                                            -0.01])
-        rot_ua = (rot_up @ _rz(sgn * pose.shoulder_abd[i])
-                  @ _rx(-pose.shoulder_flex[i]) @ _ry(sgn *
-                                                      pose.shoulder_rot[i]))
+        sh = j['neck'] + rot_up @ np.array(
+            [sgn * body.shoulder_half, -0.03, -0.01])
+        rot_ua = (
+            rot_up @ _rz(sgn * pose.shoulder_abd[i])
+            @ _rx(-pose.shoulder_flex[i]) @ _ry(sgn * pose.shoulder_rot[i]))
         rot_fa = rot_ua @ _rx(-pose.elbow_flex[i])
         el = sh + rot_ua @ down * body.upper_arm
         wr = el + rot_fa @ down * body.forearm
         hip = rot_low @ np.array([sgn * body.hip_half, -0.03, 0.0])
-        rot_th = (rot_low @ _rz(sgn * pose.hip_abd[i])
-                  @ _rx(-pose.hip_flex[i]) @ _ry(sgn * pose.hip_rot[i]))
+        rot_th = (
+            rot_low @ _rz(sgn * pose.hip_abd[i]) @ _rx(-pose.hip_flex[i])
+            @ _ry(sgn * pose.hip_rot[i]))
         rot_sh = rot_th @ _rx(pose.knee_flex[i])
         kn = hip + rot_th @ down * body.thigh
         an = kn + rot_sh @ down * body.shin
         j.update({
-            f'{side}_shoulder': sh,
-            f'{side}_elbow': el,
-            f'{side}_wrist': wr,
-            f'{side}_hand': wr + rot_fa @ down * body.hand,
-            f'{side}_hip': hip,
-            f'{side}_knee': kn,
-            f'{side}_ankle': an,
-            f'{side}_toe': an + rot_sh @ np.array([0.0, -0.03, body.foot]),
+            f'{side}_shoulder':
+            sh,
+            f'{side}_elbow':
+            el,
+            f'{side}_wrist':
+            wr,
+            f'{side}_hand':
+            wr + rot_fa @ down * body.hand,
+            f'{side}_hip':
+            hip,
+            f'{side}_knee':
+            kn,
+            f'{side}_ankle':
+            an,
+            f'{side}_toe':
+            an + rot_sh @ np.array([0.0, -0.03, body.foot]),
         })
-        frames[f'{side}_upper_arm'] = rot_ua
     return j, frames
 
 
@@ -795,8 +811,14 @@ def _face_points(body: Body) -> Dict[str, Tuple[np.ndarray, np.ndarray]]:
 
 
 # Minimum z of the camera-frame outward normal for a point to face the camera.
-_FACING_THRESHOLDS = {'nose': -0.2, 'eye': 0.15, 'ear': -0.35,
-                      'shoulder': -0.75, 'hip': -0.75, 'mouth': 0.2}
+_FACING_THRESHOLDS = {
+    'nose': -0.2,
+    'eye': 0.15,
+    'ear': -0.6,
+    'shoulder': -0.75,
+    'hip': -0.75,
+    'mouth': 0.2
+}
 
 
 def build_person(pose: Pose, body: Body, view: View, height: float,
@@ -830,8 +852,10 @@ def build_person(pose: Pose, body: Body, view: View, height: float,
     face = _face_points(body)
     rot_head = frames['head']
     head_c = joints3d['head_centre']
-    face_cam = {k: (to_cam(head_c + rot_head @ off), normal_z(rot_head @ n))
-                for k, (off, n) in face.items()}
+    face_cam = {
+        k: (to_cam(head_c + rot_head @ off), normal_z(rot_head @ n))
+        for k, (off, n) in face.items()
+    }
 
     names, xy, depth, facing = [], [], [], []
     for name, p in cam_pts.items():
@@ -869,20 +893,20 @@ def build_person(pose: Pose, body: Body, view: View, height: float,
     h = height
     # torso: convex hull of the projections of three elliptic sections
     sections = [
-        _ellipse_ring(joints3d['neck'] + frames['up'] @ np.array(
-            [0.0, -0.06, 0.0]), frames['up'],
-                      body.shoulder_half + 0.3 * body.arm_radius,
-                      body.chest_depth),
+        _ellipse_ring(
+            joints3d['neck'] + frames['up'] @ np.array([0.0, -0.06, 0.0]),
+            frames['up'], body.shoulder_half + 0.3 * body.arm_radius,
+            body.chest_depth),
         _ellipse_ring(frames['mid'] @ np.array([0.0, 0.5 * body.torso, 0.0]),
                       frames['mid'], 0.8 * body.shoulder_half,
                       0.85 * body.chest_depth),
         _ellipse_ring(frames['low'] @ np.array([0.0, -0.02, 0.0]),
-                      frames['low'],
-                      body.hip_half + 0.6 * body.thigh_radius,
+                      frames['low'], body.hip_half + 0.6 * body.thigh_radius,
                       body.hip_depth),
         np.stack([
-            joints3d[f'{s}_shoulder'] + frames['up'] @ np.array(
-                [0.0, 0.4 * body.arm_radius, 0.0]) for s, _ in _SIDES
+            joints3d[f'{s}_shoulder'] +
+            frames['up'] @ np.array([0.0, 0.4 * body.arm_radius, 0.0])
+            for s, _ in _SIDES
         ] + [
             joints3d['neck'] + frames['up'] @ np.array([sg * 0.04, 0.0, 0.0])
             for _, sg in _SIDES
@@ -902,18 +926,19 @@ def build_person(pose: Pose, body: Body, view: View, height: float,
         shapes.append(
             _Shape(PART_TORSO, 'skin', torso_depth + 1e-3,
                    _capsule(base, low, 0.024 * h, 0.014 * h)))
-    neck_top = to_cam(head_c - rot_head @ np.array(
-        [0.0, 0.6 * body.head_radius, 0.0]))
+    neck_top = to_cam(head_c -
+                      rot_head @ np.array([0.0, 0.6 * body.head_radius, 0.0]))
     shapes.append(
-        _Shape(PART_NECK, 'skin', 0.5 * (cam_pts['neck'][2] + neck_top[2]),
-               _capsule(c2('neck'), neck_top[:2], body.neck_radius * h,
-                        body.neck_radius * h)))
+        _Shape(
+            PART_NECK, 'skin', 0.5 * (cam_pts['neck'][2] + neck_top[2]),
+            _capsule(
+                c2('neck'), neck_top[:2], body.neck_radius * h,
+                body.neck_radius * h)))
     limb_specs = []
     for side, _ in _SIDES:
         limb_specs += [
             (PART_UPPER_ARM[side], 'shirt', f'{side}_shoulder',
-             f'{side}_elbow',
-             body.arm_radius, 0.9 * body.arm_radius),
+             f'{side}_elbow', body.arm_radius, 0.9 * body.arm_radius),
             (PART_FOREARM[side], regions['sleeve'], f'{side}_elbow',
              f'{side}_wrist', body.forearm_radius, 0.8 * body.forearm_radius),
             (PART_FOREARM[side], 'skin', f'{side}_wrist', f'{side}_hand',
@@ -950,8 +975,9 @@ def build_person(pose: Pose, body: Body, view: View, height: float,
         face_cam[f'{s}_eye'][0][:2] for s, _ in _SIDES
         if face_cam[f'{s}_eye'][1] > _FACING_THRESHOLDS['eye']
     ]
-    nose = (face_cam['nose'][0][:2]
-            if face_cam['nose'][1] > _FACING_THRESHOLDS['nose'] else None)
+    nose = (
+        face_cam['nose'][0][:2]
+        if face_cam['nose'][1] > _FACING_THRESHOLDS['nose'] else None)
     mouth = None
     if face_cam['mouth'][1] > _FACING_THRESHOLDS['mouth']:
         m = face_cam['mouth'][0][:2]
@@ -972,9 +998,9 @@ def build_person(pose: Pose, body: Body, view: View, height: float,
         mouth=mouth,
         hair_threshold=look.hair_threshold)
 
-    pts = np.concatenate([s.pts for s in shapes if s.pts is not None] + [
-        head.centre[None] + 1.2 * radius * np.array([[-1, -1], [1, 1]])
-    ])
+    pts = np.concatenate(
+        [s.pts for s in shapes if s.pts is not None] +
+        [head.centre[None] + 1.2 * radius * np.array([[-1, -1], [1, 1]])])
     extent = np.concatenate([pts.min(0), pts.max(0)]).astype(np.float64)
     return Person(
         joint_names=tuple(names),
@@ -988,7 +1014,8 @@ def build_person(pose: Pose, body: Body, view: View, height: float,
         local_extent=extent)
 
 
-def sample_person(rng: np.random.Generator, height: float,
+def sample_person(rng: np.random.Generator,
+                  height: float,
                   params: Optional[SynthPoseParams] = None) -> Person:
     """Random person (pose, body, view, look) of a standing ``height``
     (pixels), centred at the origin."""
@@ -1007,13 +1034,12 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     inter = ix * iy
-    union = ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) *
-             (b[3] - b[1]) - inter)
+    union = ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) -
+             inter)
     return inter / union if union > 0 else 0.0
 
 
-def _place(rng: np.random.Generator, person: Person, img_size: Tuple[int,
-                                                                     int],
+def _place(rng: np.random.Generator, person: Person, img_size: Tuple[int, int],
            params: SynthPoseParams, prev: Optional[Person]) -> None:
     """Translate a person (centred at the origin) to a random position."""
     w_img, h_img = img_size
@@ -1058,8 +1084,8 @@ def _sample_polygon(rng: np.random.Generator, centre: np.ndarray,
         pts = cv2.boxPoints(((float(centre[0]), float(centre[1])),
                              (float(size), float(size * aspect)), angle))
     elif kind == 1:
-        axes = (max(1, int(size / 2)), max(1, int(size / 2 *
-                                                   rng.uniform(0.4, 1.0))))
+        axes = (max(1, int(size / 2)),
+                max(1, int(size / 2 * rng.uniform(0.4, 1.0))))
         pts = cv2.ellipse2Poly((int(centre[0]), int(centre[1])), axes,
                                int(angle), 0, 360, 15)
     else:
@@ -1097,8 +1123,9 @@ def make_occluder(centre: Sequence[float],
         half = size / 2
         pts = centre + np.array([[-half, -half], [half, -half], [half, half],
                                  [-half, half]])
-        return Occluder(pts.astype(np.float32),
-                        texture or Texture('solid', (128.0, 128.0, 128.0)))
+        return Occluder(
+            pts.astype(np.float32), texture
+            or Texture('solid', (128.0, 128.0, 128.0), grain=0.0))
     pts = _sample_polygon(rng, centre, size)
     return Occluder(pts, texture or _occluder_texture(rng), _seed(rng))
 
@@ -1124,8 +1151,7 @@ def sample_scene(rng: np.random.Generator,
     height_range = params.single_height if num == 1 else params.multi_height
     persons: List[Person] = []
     for _ in range(num):
-        person = sample_person(rng, rng.uniform(*height_range) * h_img,
-                               params)
+        person = sample_person(rng, rng.uniform(*height_range) * h_img, params)
         for _attempt in range(10):
             person.offset = np.zeros(2)
             _place(rng, person, img_size, params,
@@ -1152,8 +1178,9 @@ def sample_scene(rng: np.random.Generator,
             size = rng.uniform(*params.occluder_size) * person.height
             occluders.append(make_occluder(centre, size, rng))
 
-    blur = (rng.uniform(*params.blur_sigma)
-            if rng.random() < params.p_blur else 0.0)
+    blur = (
+        rng.uniform(
+            *params.blur_sigma) if rng.random() < params.p_blur else 0.0)
     photometric = dict(
         contrast=rng.uniform(*params.contrast),
         brightness=rng.uniform(-params.brightness, params.brightness),
@@ -1166,24 +1193,40 @@ def sample_scene(rng: np.random.Generator,
         persons=persons,
         occluders=occluders,
         bg_seed=_seed(rng),
-        num_bg_shapes=int(rng.integers(params.num_bg_shapes[0],
-                                       params.num_bg_shapes[1] + 1)),
-        num_bg_bars=int(rng.integers(params.num_bg_bars[0],
-                                     params.num_bg_bars[1] + 1)),
+        num_bg_shapes=int(
+            rng.integers(params.num_bg_shapes[0],
+                         params.num_bg_shapes[1] + 1)),
+        num_bg_bars=int(
+            rng.integers(params.num_bg_bars[0], params.num_bg_bars[1] + 1)),
         photometric=photometric)
 
 
 # ---------------------------------------------------------------------------
 # Rendering
 # ---------------------------------------------------------------------------
-def _render_texture(tex: Texture, h: int, w: int,
-                    rng: np.random.Generator) -> np.ndarray:
-    """Render a texture patch, shape (h, w, 3), float32."""
+def _render_texture(tex: Texture,
+                    h: int,
+                    w: int,
+                    rng: np.random.Generator,
+                    grain: Optional[np.ndarray] = None) -> np.ndarray:
+    """Render a texture patch.
+
+    Args:
+        tex (Texture): The texture.
+        h (int): Height.
+        w (int): Width.
+        rng (np.random.Generator): Random generator (blotches, grain).
+        grain (np.ndarray, optional): Unit luminance noise to use instead of
+            drawing new noise, shape (h, w, 1).
+
+    Returns:
+        np.ndarray: The patch, shape (h, w, 3), float32 in [0, 255].
+    """
     c1 = np.asarray(tex.colour, dtype=np.float32)
     c2 = np.asarray(tex.colour2, dtype=np.float32)
     period = max(float(tex.period), 2.0)
     if tex.kind == 'solid':
-        out = np.broadcast_to(c1, (h, w, 3)).copy()
+        out = None
     else:
         ys = np.arange(h, dtype=np.float32)[:, None]
         xs = np.arange(w, dtype=np.float32)[None, :]
@@ -1195,18 +1238,26 @@ def _render_texture(tex: Texture, h: int, w: int,
         elif tex.kind == 'blotch':
             low = rng.random((int(h / period) + 2, int(w / period) + 2),
                              dtype=np.float32)
-            mask = cv2.resize(low, (w, h),
-                              interpolation=cv2.INTER_LINEAR) > 0.5
+            mask = cv2.resize(
+                low, (w, h), interpolation=cv2.INTER_LINEAR) > 0.5
         else:
             raise ValueError(f'unknown texture kind {tex.kind!r}')
         out = np.where(mask[..., None], c1, c2)
     if tex.grain > 0:
-        out += rng.standard_normal((h, w, 1), dtype=np.float32) * tex.grain
+        if grain is None:
+            grain = rng.standard_normal((h, w, 1), dtype=np.float32)
+        noise = grain * np.float32(tex.grain)
+        out = c1 + noise if out is None else out + noise
+    elif out is None:
+        out = np.broadcast_to(c1, (h, w, 3)).copy()
     return np.clip(out, 0, 255, out=out)
 
 
-def _fill(img: np.ndarray, labels: Optional[np.ndarray], pts: np.ndarray,
-          label: int, src: Union[np.ndarray, Sequence[float]],
+def _fill(img: np.ndarray,
+          labels: Optional[np.ndarray],
+          pts: np.ndarray,
+          label: int,
+          src: Union[np.ndarray, Sequence[float]],
           origin: Tuple[int, int] = (0, 0),
           outline: Optional[Sequence[float]] = None) -> None:
     """Fill a convex polygon in the image and the label buffer.
@@ -1232,12 +1283,13 @@ def _fill(img: np.ndarray, labels: Optional[np.ndarray], pts: np.ndarray,
         cv2.fillConvexPoly(mask, local, 1, cv2.LINE_8, 4)
         m = mask.view(bool)
         if labels is not None:
-            labels[y0:y1, x0:x1][m] = label
+            np.copyto(labels[y0:y1, x0:x1], label, where=m)
         if isinstance(src, np.ndarray) and src.ndim == 3:
             ox, oy = origin
-            img[y0:y1, x0:x1][m] = src[y0 - oy:y1 - oy, x0 - ox:x1 - ox][m]
+            src = src[y0 - oy:y1 - oy, x0 - ox:x1 - ox]
         else:
-            img[y0:y1, x0:x1][m] = src
+            src = np.asarray(src, dtype=np.float32)
+        np.copyto(img[y0:y1, x0:x1], src, where=m[..., None], casting='unsafe')
     if outline is not None:
         cv2.polylines(img, [np.round(pts * 16).astype(np.int32)], True,
                       tuple(float(c) for c in outline), 1, cv2.LINE_AA, 4)
@@ -1256,8 +1308,13 @@ def _draw_head(img: np.ndarray, labels: np.ndarray, head: _Head,
     h_img, w_img = labels.shape
     dark_skin = 0.75 * skin_colour
     for ear in head.ears_back:
-        _fill(img, labels, _circle(ear + offset, head.ear_radius), label,
-              dark_skin, outline=0.5 * skin_colour)
+        _fill(
+            img,
+            labels,
+            _circle(ear + offset, head.ear_radius),
+            label,
+            dark_skin,
+            outline=0.5 * skin_colour)
     cx, cy = head.centre + offset
     r, e = head.radius, head.elong
     x0, x1 = max(int(cx - r * e) - 1, 0), min(int(cx + r * e) + 2, w_img)
@@ -1278,8 +1335,8 @@ def _draw_head(img: np.ndarray, labels: np.ndarray, head: _Head,
             is_hair = (nx * hd[0] + ny * hd[1] + nz * hd[2]) > \
                 head.hair_threshold
             shade = (0.72 + 0.28 * nz)[..., None]
-            sl = (slice(y0 - origin[1], y1 - origin[1]),
-                  slice(x0 - origin[0], x1 - origin[0]))
+            sl = (slice(y0 - origin[1],
+                        y1 - origin[1]), slice(x0 - origin[0], x1 - origin[0]))
             colour = np.where(is_hair[..., None], hair[sl], skin[sl]) * shade
             img[y0:y1, x0:x1][inside] = colour[inside]
             labels[y0:y1, x0:x1][inside] = label
@@ -1288,11 +1345,21 @@ def _draw_head(img: np.ndarray, labels: np.ndarray, head: _Head,
                 (int(round(r * 16)), int(round(r * e * 16))), angle, 0, 360,
                 tuple(float(c) for c in 0.5 * skin_colour), 1, cv2.LINE_AA, 4)
     for ear in head.ears_front:
-        _fill(img, labels, _circle(ear + offset, head.ear_radius), label,
-              dark_skin, outline=0.5 * skin_colour)
+        _fill(
+            img,
+            labels,
+            _circle(ear + offset, head.ear_radius),
+            label,
+            dark_skin,
+            outline=0.5 * skin_colour)
     if head.nose is not None:
-        _fill(img, labels, _circle(head.nose + offset, 0.16 * r), label,
-              0.85 * skin_colour, outline=0.6 * skin_colour)
+        _fill(
+            img,
+            labels,
+            _circle(head.nose + offset, 0.16 * r),
+            label,
+            0.85 * skin_colour,
+            outline=0.6 * skin_colour)
     eye_r = max(0.8, 0.13 * r)
     for eye in head.eyes:
         p = eye + offset
@@ -1305,8 +1372,8 @@ def _draw_head(img: np.ndarray, labels: np.ndarray, head: _Head,
     if head.mouth is not None:
         p, q = head.mouth[0] + offset, head.mouth[1] + offset
         cv2.line(img, (int(round(p[0] * 16)), int(round(p[1] * 16))),
-                 (int(round(q[0] * 16)), int(round(q[1] * 16))),
-                 (60, 50, 140), 1, cv2.LINE_AA, 4)
+                 (int(round(q[0] * 16)), int(round(q[1] * 16))), (60, 50, 140),
+                 1, cv2.LINE_AA, 4)
 
 
 def _draw_person(img: np.ndarray, labels: np.ndarray, person: Person,
@@ -1315,16 +1382,18 @@ def _draw_person(img: np.ndarray, labels: np.ndarray, person: Person,
     buffer (label ``(index + 1) << 4 | part``)."""
     h_img, w_img = labels.shape
     ext = person.extent()
-    x0, y0 = max(int(math.floor(ext[0])) - 2, 0), max(
-        int(math.floor(ext[1])) - 2, 0)
-    x1, y1 = min(int(math.ceil(ext[2])) + 3, w_img), min(
-        int(math.ceil(ext[3])) + 3, h_img)
+    x0, y0 = max(int(math.floor(ext[0])) - 2,
+                 0), max(int(math.floor(ext[1])) - 2, 0)
+    x1, y1 = min(int(math.ceil(ext[2])) + 3,
+                 w_img), min(int(math.ceil(ext[3])) + 3, h_img)
     if x0 >= x1 or y0 >= y1:
         return
     rng = np.random.default_rng(person.look.seed)
     look = person.look
+    grain = rng.standard_normal((y1 - y0, x1 - x0, 1), dtype=np.float32)
     textures = {
-        region: _render_texture(getattr(look, region), y1 - y0, x1 - x0, rng)
+        region:
+        _render_texture(getattr(look, region), y1 - y0, x1 - x0, rng, grain)
         for region in ('skin', 'shirt', 'pants', 'shoes', 'hair')
     }
     outlines = {
@@ -1350,11 +1419,12 @@ def _draw_background(img: np.ndarray, scene: Scene) -> None:
     h, w = img.shape[:2]
     c0, c1 = rng.uniform(20, 235, (2, 3)).astype(np.float32)
     angle = rng.uniform(0, 2 * np.pi)
-    t = (np.arange(w, dtype=np.float32)[None, :] * math.cos(angle) +
-         np.arange(h, dtype=np.float32)[:, None] * math.sin(angle))
+    t = (
+        np.arange(w, dtype=np.float32)[None, :] * math.cos(angle) +
+        np.arange(h, dtype=np.float32)[:, None] * math.sin(angle))
     t = (t - t.min()) / max(float(t.max() - t.min()), 1e-6)
-    low = rng.uniform(-35, 35, (int(rng.integers(2, 6)),
-                                int(rng.integers(2, 6)), 3)).astype(np.float32)
+    low = rng.uniform(-35, 35, (int(rng.integers(2, 6)), int(
+        rng.integers(2, 6)), 3)).astype(np.float32)
     bg = c0 + (c1 - c0) * t[..., None] + cv2.resize(
         low, (w, h), interpolation=cv2.INTER_CUBIC)
     img[:] = np.clip(bg, 0, 255).astype(np.uint8)
@@ -1367,8 +1437,8 @@ def _draw_background(img: np.ndarray, scene: Scene) -> None:
         if kind == 0:  # line
             p = centre + rng.normal(0, extent, 2)
             cv2.line(img, tuple(int(v) for v in centre),
-                     tuple(int(v) for v in p), colour,
-                     int(rng.integers(1, 4)), cv2.LINE_AA)
+                     tuple(int(v) for v in p), colour, int(rng.integers(1, 4)),
+                     cv2.LINE_AA)
         elif kind == 1:  # outlined shape
             pts = _sample_polygon(rng, centre, extent)
             cv2.polylines(img, [np.round(pts).astype(np.int32)], True, colour,
@@ -1393,11 +1463,16 @@ def _draw_background(img: np.ndarray, scene: Scene) -> None:
         for _seg in range(int(rng.integers(1, 4))):
             direction += rng.normal(0, 0.8)
             length = rng.uniform(0.08, 0.25) * size
-            q = p + length * np.array([math.cos(direction),
-                                       math.sin(direction)])
+            q = p + length * np.array(
+                [math.cos(direction), math.sin(direction)])
             r2 = radius * rng.uniform(0.75, 1.05)
-            _fill(img, None, _capsule(p, q, radius, r2), 0, colour,
-                  outline=0.55 * colour)
+            _fill(
+                img,
+                None,
+                _capsule(p, q, radius, r2),
+                0,
+                colour,
+                outline=0.55 * colour)
             p, radius = q, r2
 
 
@@ -1405,15 +1480,23 @@ def _photometric(img: np.ndarray, spec: Dict) -> np.ndarray:
     """Contrast / brightness / colour cast, pixel noise and blur."""
     out = img.astype(np.float32)
     out *= np.float32(spec['contrast'])
-    out += (np.float32(spec['brightness']) + np.asarray(
-        spec['cast'], dtype=np.float32))
+    out += (
+        np.float32(spec['brightness'] + 0.5) +
+        np.asarray(spec['cast'], dtype=np.float32))
     if spec['noise_std'] > 0:
+        # luminance noise plus weaker colour noise at half resolution
         rng = np.random.default_rng(spec['seed'])
-        out += rng.standard_normal(out.shape, dtype=np.float32) * np.float32(
-            spec['noise_std'])
+        h, w = out.shape[:2]
+        std = np.float32(spec['noise_std'])
+        noise = rng.standard_normal((h, w, 1), dtype=np.float32) * std
+        chroma = rng.standard_normal(
+            ((h + 1) // 2, (w + 1) // 2, 3), dtype=np.float32) * (0.5 * std)
+        out += noise
+        out += cv2.resize(chroma, (w, h), interpolation=cv2.INTER_NEAREST)
     if spec['blur_sigma'] > 0:
         out = cv2.GaussianBlur(out, (0, 0), spec['blur_sigma'])
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    np.clip(out, 0, 255, out=out)
+    return out.astype(np.uint8)
 
 
 def render_scene(scene: Scene,
@@ -1481,9 +1564,12 @@ def annotate_scene(scene: Scene,
         if area:
             cols = np.flatnonzero(mask.any(0))
             rows = np.flatnonzero(mask.any(1))
-            bbox = [float(cols[0]), float(rows[0]),
-                    float(cols[-1] - cols[0] + 1),
-                    float(rows[-1] - rows[0] + 1)]
+            bbox = [
+                float(cols[0]),
+                float(rows[0]),
+                float(cols[-1] - cols[0] + 1),
+                float(rows[-1] - rows[0] + 1)
+            ]
         kpts = np.zeros((len(keypoint_names), 3), dtype=np.float64)
         all_xy = person.keypoints()
         for k, name in enumerate(keypoint_names):
@@ -1493,8 +1579,9 @@ def annotate_scene(scene: Scene,
                 continue
             px, py = int(round(x)), int(round(y))
             lab_owner, lab_part = int(owner[py, px]), int(parts[py, px])
-            on_self = (labels[py, px] == 0 or
-                       (lab_owner == pid and lab_part in JOINT_PARTS[name]))
+            on_self = (
+                labels[py, px] == 0
+                or (lab_owner == pid and lab_part in JOINT_PARTS[name]))
             visible = bool(person.facing[j]) and on_self
             if (not person.facing[j] and name.split('_')[-1] in _FACE_JOINTS
                     and params.face_self_occlusion_v == 0):
@@ -1541,8 +1628,9 @@ def render_image(
         - anns (list[dict]): See :func:`annotate_scene`.
     """
     params = params or SynthPoseParams()
-    names = (list(keypoint_names)
-             if keypoint_names is not None else coco_keypoint_names())
+    names = (
+        list(keypoint_names)
+        if keypoint_names is not None else coco_keypoint_names())
     for _ in range(10):
         scene = sample_scene(rng, img_size, params)
         img, labels = render_scene(scene)
@@ -1593,7 +1681,10 @@ def _render_task(task: Tuple) -> Tuple[str, int, List[Dict]]:
 
 
 def _worker_init() -> None:
+    """Pool initializer: single-threaded OpenCV; Ctrl-C is handled by the
+    parent only (it terminates the pool and removes the temporary dir)."""
     cv2.setNumThreads(1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @contextlib.contextmanager
@@ -1663,28 +1754,33 @@ def _check_args(num_train: int, num_val: int, seed: int,
             or seed < 0):
         raise ValueError(f'seed must be a non-negative int, got {seed!r}')
     if (not isinstance(img_size, (tuple, list)) or len(img_size) != 2
-            or not all(isinstance(v, (int, np.integer)) and
-                       not isinstance(v, bool) for v in img_size)
+            or not all(
+                isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                for v in img_size)
             or not all(32 <= v <= 4096 for v in img_size)):
         raise ValueError('img_size must be a (w, h) pair of ints in '
                          f'[32, 4096], got {img_size!r}')
-    if workers is not None and (isinstance(workers, bool) or not isinstance(
-            workers, (int, np.integer)) or workers < 1):
+    if workers is not None and (isinstance(workers, bool)
+                                or not isinstance(workers, (int, np.integer))
+                                or workers < 1):
         raise ValueError(f'workers must be None or an int >= 1, got '
                          f'{workers!r}')
 
 
 def _coco_dict(split: str, records: List[List[Dict]], names: List[str],
-               skeleton: List[List[int]], seed: int,
-               img_size: Tuple[int, int], params: SynthPoseParams) -> Dict:
+               skeleton: List[List[int]], seed: int, img_size: Tuple[int, int],
+               params: SynthPoseParams) -> Dict:
     """Assemble the COCO keypoints dict of one split."""
     w, h = img_size
     images, annotations = [], []
     for index, anns in enumerate(records):
         image_id = index + 1
         images.append(
-            dict(id=image_id, file_name=f'{image_id:012d}.jpg', width=w,
-                 height=h))
+            dict(
+                id=image_id,
+                file_name=f'{image_id:012d}.jpg',
+                width=w,
+                height=h))
         for ann in anns:
             annotations.append(
                 dict(
@@ -1788,14 +1884,19 @@ def make_synthpose(out_dir: Union[str, os.PathLike],
                       for i in range(counts[split])]
         records: Dict[str, List] = {s: [None] * counts[s] for s in SPLITS}
         with _mapper(min(workers, len(tasks))) as imap, tqdm(
-                total=len(tasks), desc='SynthPose', unit='img',
+                total=len(tasks),
+                desc='SynthPose',
+                unit='img',
                 disable=not progress) as bar:
             for split, index, anns in imap(_render_task, tasks):
                 records[split][index] = anns
                 bar.update(1)
 
-        summary = dict(out_dir=str(out_dir), seed=int(seed),
-                       img_size=list(img_size), splits={})
+        summary = dict(
+            out_dir=str(out_dir),
+            seed=int(seed),
+            img_size=list(img_size),
+            splits={})
         for split in SPLITS:
             coco = _coco_dict(split, records[split], names, skeleton, seed,
                               img_size, params)
@@ -1809,7 +1910,8 @@ def make_synthpose(out_dir: Union[str, os.PathLike],
             summary['splits'][split] = dict(
                 num_images=len(coco['images']),
                 num_instances=len(coco['annotations']),
-                keypoints={f'v{v}': int(vis[v]) for v in range(3)},
+                keypoints={f'v{v}': int(vis[v])
+                           for v in range(3)},
                 img_dir=str(out_dir / split),
                 ann_file=str(out_dir / 'annotations' /
                              f'person_keypoints_{split}.json'))
@@ -1836,8 +1938,7 @@ def make_synthpose(out_dir: Union[str, os.PathLike],
 
     splits = summary['splits']
     summary['num_images'] = sum(s['num_images'] for s in splits.values())
-    summary['num_instances'] = sum(
-        s['num_instances'] for s in splits.values())
+    summary['num_instances'] = sum(s['num_instances'] for s in splits.values())
     summary['keypoints'] = {
         f'v{v}': sum(s['keypoints'][f'v{v}'] for s in splits.values())
         for v in range(3)

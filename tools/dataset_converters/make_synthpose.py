@@ -49,9 +49,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         default=None,
         help='number of processes (default: all CPUs)')
     parser.add_argument(
-        '--force',
-        action='store_true',
-        help='replace OUT_DIR if it exists')
+        '--force', action='store_true', help='replace OUT_DIR if it exists')
     parser.add_argument(
         '--no-progress', action='store_true', help='hide the progress bar')
     return parser.parse_args(argv)
@@ -60,6 +58,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point; returns the exit code."""
     args = parse_args(argv)
+    out_dir = Path(args.out_dir)
+    if (out_dir.exists() or out_dir.is_symlink()) and not args.force:
+        # fail before the (slow) import of the package
+        print(
+            f'error: {out_dir} already exists; pass --force to replace it',
+            file=sys.stderr)
+        return 1
     make_synthpose = _import_make_synthpose()
     try:
         summary = make_synthpose(
@@ -77,6 +82,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (ValueError, TypeError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print('interrupted; nothing was written', file=sys.stderr)
+        return 130
     print(json.dumps(summary, indent=2))
     return 0
 
