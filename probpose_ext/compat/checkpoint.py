@@ -32,12 +32,13 @@ from typing import Iterable, Optional, Set, Union
 
 import torch
 
+from ._shim import Shim
+
 ENV_VAR = 'PROBPOSE_TRUST_CHECKPOINTS'
 _TRUE_WORDS = {'1', 'true', 'yes', 'all', '*'}
 
 _trust_all = False
 _trusted_paths: Set[str] = set()
-_applied = False
 
 
 class UntrustedCheckpointError(pickle.UnpicklingError):
@@ -154,29 +155,16 @@ def needed() -> bool:
     return 'weights_only' in inspect.signature(torch.load).parameters
 
 
-def is_applied() -> bool:
-    return _applied
-
-
-def apply() -> bool:
-    """Register :func:`load_local_checkpoint` as mmengine's local loader."""
-    global _applied
-    if _applied:
-        return True
-    if not needed():
-        return False
+def _install() -> None:
     from mmengine.runner.checkpoint import CheckpointLoader
     CheckpointLoader.register_scheme(prefixes='', force=True)(
         load_local_checkpoint)
-    _applied = True
-    return True
 
 
-def remove() -> None:
-    """Restore mmengine's own local loader (for tests)."""
-    global _applied
-    if not _applied:
-        return
+def _uninstall() -> None:
     from mmengine.runner.checkpoint import CheckpointLoader, load_from_local
     CheckpointLoader.register_scheme(prefixes='', force=True)(load_from_local)
-    _applied = False
+
+
+_SHIM = Shim(needed, _install, _uninstall)
+apply, remove, is_applied = _SHIM.apply, _SHIM.remove, _SHIM.is_applied

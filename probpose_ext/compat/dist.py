@@ -18,17 +18,14 @@ import functools
 
 import torch
 
-_applied = False
+from ._shim import Shim
+
 _originals = {}
 
 
 def needed() -> bool:
     """torch.distributed is usable but CUDA is not."""
     return torch.distributed.is_available() and not torch.cuda.is_available()
-
-
-def is_applied() -> bool:
-    return _applied
 
 
 def _destroy_process_group() -> None:
@@ -68,13 +65,7 @@ def _make_ddp_init(original):
     return __init__
 
 
-def apply() -> bool:
-    """Patch mmengine for CPU DDP if CUDA is unavailable."""
-    global _applied
-    if _applied:
-        return True
-    if not needed():
-        return False
+def _install() -> None:
     import mmengine.dist.utils as dist_utils
     from mmengine.model.wrappers import MMDistributedDataParallel
     _originals['init'] = dist_utils._init_dist_pytorch
@@ -82,17 +73,14 @@ def apply() -> bool:
     dist_utils._init_dist_pytorch = _make_init_dist_pytorch(
         _originals['init'])
     MMDistributedDataParallel.__init__ = _make_ddp_init(_originals['ddp'])
-    _applied = True
-    return True
 
 
-def remove() -> None:
-    """Undo :func:`apply` (for tests)."""
-    global _applied
-    if not _applied:
-        return
+def _uninstall() -> None:
     import mmengine.dist.utils as dist_utils
     from mmengine.model.wrappers import MMDistributedDataParallel
     dist_utils._init_dist_pytorch = _originals.pop('init')
     MMDistributedDataParallel.__init__ = _originals.pop('ddp')
-    _applied = False
+
+
+_SHIM = Shim(needed, _install, _uninstall)
+apply, remove, is_applied = _SHIM.apply, _SHIM.remove, _SHIM.is_applied

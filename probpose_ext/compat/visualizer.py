@@ -14,8 +14,9 @@ import functools
 
 import numpy as np
 
-_applied = False
-_original = None
+from ._shim import Shim
+
+_originals = {}
 
 
 def _numpy_version():
@@ -24,10 +25,6 @@ def _numpy_version():
 
 def needed() -> bool:
     return _numpy_version() >= (1, 25)
-
-
-def is_applied() -> bool:
-    return _applied
 
 
 def _as_scalar(value):
@@ -49,26 +46,19 @@ def _make_draw_circles(original):
     return draw_circles
 
 
-def apply() -> bool:
-    global _applied, _original
-    if _applied:
-        return True
-    if not needed():
-        return False
+def _install() -> None:
     from mmpose.visualization.opencv_backend_visualizer import \
         OpencvBackendVisualizer
-    _original = OpencvBackendVisualizer.draw_circles
-    OpencvBackendVisualizer.draw_circles = _make_draw_circles(_original)
-    _applied = True
-    return True
+    _originals['draw_circles'] = OpencvBackendVisualizer.draw_circles
+    OpencvBackendVisualizer.draw_circles = _make_draw_circles(
+        _originals['draw_circles'])
 
 
-def remove() -> None:
-    """Undo :func:`apply` (for tests)."""
-    global _applied
-    if not _applied:
-        return
+def _uninstall() -> None:
     from mmpose.visualization.opencv_backend_visualizer import \
         OpencvBackendVisualizer
-    OpencvBackendVisualizer.draw_circles = _original
-    _applied = False
+    OpencvBackendVisualizer.draw_circles = _originals.pop('draw_circles')
+
+
+_SHIM = Shim(needed, _install, _uninstall)
+apply, remove, is_applied = _SHIM.apply, _SHIM.remove, _SHIM.is_applied
