@@ -83,3 +83,26 @@ def test_untrusted_stock_checkpoint_is_refused_then_trusted(tmp_path):
     assert 'PROBPOSE_TRUST_CHECKPOINTS' in refused.stderr
     run_python([TEST, TINY_COCO_CFG, legacy, '--work-dir', tmp_path,
                 '--cfg-options', f'trust_checkpoints=["{legacy}"]'])
+
+
+def test_show_dir_writes_visualisations(trained, tmp_path):
+    """--show-dir draws predictions with MMPose's visualiser (the numpy
+    visualiser shim is on this path)."""
+    import cv2
+    work, _ = trained
+    run_python([TEST, TINY_COCO_CFG, work / 'epoch_1.pth', '--work-dir',
+                tmp_path, '--show-dir', 'vis'])
+    drawn = sorted(tmp_path.rglob('vis/*.jpg'))
+    # one drawing per test instance (interval 1): IMAGE_INDEX.jpg
+    anns = json.loads((TINY_COCO_CFG.parents[1] / 'coco' /
+                       'test_coco.json').read_text())['annotations']
+    expected = {}
+    for ann in anns:
+        if ann['num_keypoints'] > 0:
+            expected[ann['image_id']] = expected.get(ann['image_id'], 0) + 1
+    assert sorted(p.name for p in drawn) == sorted(
+        f'{image_id:012d}_{i}.jpg' for image_id, n in expected.items()
+        for i in range(n))
+    image = cv2.imread(str(next(p for p in drawn
+                                if p.name == '000000000785_0.jpg')))
+    assert image.shape == (425, 640, 3)
