@@ -1,0 +1,349 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from probpose_ext.ops.oks import (argmax_newton_refine, decode_expected_oks,
+                                  expected_oks_map, gaussian_oks_matrix,
+                                  newton_step_1d, oks, oks_variance_authors,
+                                  oks_variance_instance, oks_variance_nominal)
+
+NOSE, WRIST, ELBOW, HIP = 0.026, 0.062, 0.072, 0.107
+HM_SIZE = (48, 64)  # (W, H) heatmap of a 192x256 (w x h) input window
+F64 = torch.float64
+
+
+def _random_prob(n, k, h, w, seed=0, sparse=True, dtype=F64):
+    """Random probability maps; ``sparse`` zeroes ~half the pixels."""
+    gen = torch.Generator().manual_seed(seed)
+    p = torch.rand(n, k, h, w, generator=gen, dtype=F64)
+    if sparse:
+        p = torch.where(p > 0.5, p - 0.5, torch.zeros_like(p))
+        p[..., 0, 0] += 1e-3  # never an all-zero map
+    return (p / p.sum(dim=(-2, -1), keepdim=True)).to(dtype)
+
+
+def _gauss_prob(x0, y0, var, h=64, w=48):
+    """Discretised normalised Gaussian on integer pixel centres."""
+    ys = torch.arange(h, dtype=F64)[:, None]
+    xs = torch.arange(w, dtype=F64)[None, :]
+    p = torch.exp(-((xs - x0)**2 + (ys - y0)**2) / (2 * var))
+    return p / p.sum()
+
+
+def _brute_force_eoks(prob, var_nk):
+    """Per-pixel double loop in numpy float64: sum over every pixel."""
+    n, k, h, w = prob.shape
+    out = np.zeros((n, k, h, w))
+    for i in range(n):
+        for j in range(k):
+            v = var_nk[i, j]
+            for y in range(h):
+                for x in range(w):
+                    total = 0.
+                    for yy in range(h):
+                        for xx in range(w):
+                            d2 = (x - xx)**2 + (y - yy)**2
+                            total += prob[i, j, yy, xx] * math.exp(-d2 /
+                                                                   (2 * v))
+                    out[i, j, y, x] = total
+    return out
+
+
+# ----------------------------------------------------------------------
+# expected OKS map
+# ----------------------------------------------------------------------
+@pytest.mark.parametrize('per_instance', [False, True])
+def test_expected_oks_map_matches_brute_force(per_instance):
+    prob = _random_prob(2, 3, 7, 5, seed=1)
+    if per_instance:
+        var = torch.tensor([[0.3, 1.7, 6.0], [2.5, 0.8, 40.0]], dtype=F64)
+        var_nk = var.numpy()
+    else:
+        var = torch.tensor([0.5, 2.0, 9.0], dtype=F64)
+        var_nk = np.broadcast_to(var.numpy(), (2, 3))
+    expected = _brute_force_eoks(prob.numpy(), var_nk)
+    got = expected_oks_map(prob, var)
+    assert got.shape == (2, 3, 7, 5) and got.dtype == F64
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-12, atol=1e-14)
+    # float32 agrees to single precision; a numpy variance is accepted
+    got32 = expected_oks_map(prob.float(), var.numpy())
+    assert got32.dtype == torch.float32
+    np.testing.assert_allclose(got32.numpy(), expected, rtol=1e-5, atol=1e-6)
+    # values are expected OKS: within [0, 1]
+    assert (got >= 0).all() and (got <= 1 + 1e-12).all()
+
+
+def test_expected_oks_map_limits_and_shapes():
+    prob = _random_prob(2, 3, 6, 4, seed=2)
+    # zero variance: the kernel is a delta, E[OKS] = P
+    torch.testing.assert_close(expected_oks_map(prob, 0.), prob)
+    # huge variance: kernel ~ 1 everywhere, E[OKS] ~ total mass = 1
+    torch.testing.assert_close(expected_oks_map(prob, 1e12),
+                               torch.ones_like(prob))
+    # (N, 1) broadcasts over keypoints
+    var_n1 = torch.tensor([[1.], [3.]], dtype=F64)
+    torch.testing.assert_close(expected_oks_map(prob, var_n1),
+                               expected_oks_map(prob, var_n1.expand(2, 3)))
+    with pytest.raises(ValueError):
+        expected_oks_map(prob, torch.ones(5))
+    with pytest.raises(ValueError):
+        expected_oks_map(prob[0], torch.ones(3))
+
+
+def test_gaussian_oks_matrix():
+    var = torch.tensor([[0.5, 2.0], [0., 8.]], dtype=F64)
+    g = gaussian_oks_matrix(4, var)
+    assert g.shape == (2, 2, 4, 4)
+    assert g[0, 1, 0, 3].item() == pytest.approx(math.exp(-9 / 4.))
+    assert g[1, 1, 2, 1].item() == pytest.approx(math.exp(-1 / 16.))
+    torch.testing.assert_close(g[1, 0], torch.eye(4, dtype=F64))  # v = 0
+    torch.testing.assert_close(g, g.transpose(-1, -2))
+    assert torch.all(torch.diagonal(g, dim1=-2, dim2=-1) == 1)
+
+
+# ----------------------------------------------------------------------
+# decoding
+# ----------------------------------------------------------------------
+@pytest.mark.parametrize('x0,y0', [(20.3, 30.7), (10.5, 11.49), (23.0, 31.9),
+                                   (7.25, 40.75), (2.4, 61.6), (1.6, 2.2),
+                                   (45.3, 1.8)])
+def test_decode_recovers_subpixel_gaussian(x0, y0):
+    prob = _gauss_prob(x0, y0, var=1.0)[None, None]
+    for dtype in (F64, torch.float32):
+        kps, scores = decode_expected_oks(prob.to(dtype), [2.0])
+        assert kps.shape == (1, 1, 2) and scores.shape == (1, 1)
+        assert kps.dtype == dtype
+        assert abs(kps[0, 0, 0].item() - x0) < 0.1
+        assert abs(kps[0, 0, 1].item() - y0) < 0.1
+        # E[OKS] of the peak ~ v / (v + var) = 2/3 away from the borders
+        assert 0.6 < scores.item() < 0.7
+
+
+@pytest.mark.parametrize('x,y', [(17, 40), (0, 0), (47, 63), (0, 30)])
+def test_decode_delta(x, y):
+    prob = torch.zeros(1, 2, 64, 48)
+    prob[0, :, y, x] = 1.
+    var = oks_variance_nominal([NOSE, HIP], HM_SIZE).float()
+    kps, scores = decode_expected_oks(prob, var)
+    assert kps.tolist() == [[[float(x), float(y)]] * 2]
+    assert scores.tolist() == [[1.0, 1.0]]
+
+
+def test_decode_bimodal_kernel_width_decides():
+    # broad mode: mass 0.7 around (x=12, y=20); spike: mass 0.3 at (36, 50)
+    prob = 0.7 * _gauss_prob(12., 20., var=9.)
+    prob[50, 36] += 0.3
+    prob = prob[None, None].expand(1, 3, 64, 48).contiguous()
+    flat_argmax = prob[0, 0].flatten().argmax().item()
+    assert divmod(flat_argmax, 48) == (50, 36)  # plain argmax: the spike
+
+    var = torch.cat([
+        oks_variance_nominal([HIP, NOSE], HM_SIZE),  # ~47.7 and ~2.8 px^2
+        torch.tensor([0.05], dtype=F64),  # very narrow
+    ])
+    assert var[0] > 40 and var[1] < 3
+    kps, scores = decode_expected_oks(prob, var)
+    # wide (body) kernel: the heavier broad mode
+    assert torch.allclose(kps[0, 0],
+                          torch.tensor([12., 20.], dtype=F64),
+                          atol=0.05)
+    # narrow kernels: the spike (exactly: its neighbours are symmetric ~0)
+    assert torch.allclose(kps[0, 1],
+                          torch.tensor([36., 50.], dtype=F64),
+                          atol=1e-3)
+    assert torch.allclose(kps[0, 2],
+                          torch.tensor([36., 50.], dtype=F64),
+                          atol=1e-6)
+    # scores: broad ~ 0.7 * v / (v + 9); spike ~ its mass 0.3
+    v = var[0].item()
+    assert scores[0, 0].item() == pytest.approx(0.7 * v / (v + 9), rel=1e-2)
+    assert scores[0, 2].item() == pytest.approx(0.3, abs=1e-6)
+
+
+def test_decode_batch_equals_items():
+    prob = _random_prob(4, 5, 16, 12, seed=3)
+    var = torch.rand(
+        4, 5, generator=torch.Generator().manual_seed(4), dtype=F64) * 10 + 0.2
+    kps, scores = decode_expected_oks(prob, var)
+    for n in range(4):
+        kp_n, sc_n = decode_expected_oks(prob[n:n + 1], var[n:n + 1])
+        torch.testing.assert_close(kps[n:n + 1], kp_n)
+        torch.testing.assert_close(scores[n:n + 1], sc_n)
+        for k in range(5):
+            kp_nk, sc_nk = decode_expected_oks(prob[n:n + 1, k:k + 1],
+                                               var[n, k].reshape(1))
+            torch.testing.assert_close(kps[n, k], kp_nk[0, 0])
+            torch.testing.assert_close(scores[n, k], sc_nk[0, 0])
+    # (K,) variances equal their explicit (N, K) expansion
+    kps_k, sc_k = decode_expected_oks(prob, var[0])
+    kps_nk, sc_nk = decode_expected_oks(prob, var[0].expand(4, 5))
+    torch.testing.assert_close(kps_k, kps_nk)
+    torch.testing.assert_close(sc_k, sc_nk)
+
+
+# ----------------------------------------------------------------------
+# arg-max + Newton refinement
+# ----------------------------------------------------------------------
+def _parabola_map(x0, y0, a, b, h=20, w=16, top=5.):
+    ys = torch.arange(h, dtype=F64)[:, None]
+    xs = torch.arange(w, dtype=F64)[None, :]
+    return top - a * (xs - x0)**2 - b * (ys - y0)**2
+
+
+def test_newton_exact_on_parabola():
+    # central-difference Newton is exact for a parabola
+    params = [(7.3, 9.8, 1., .5), (3.49, 14.5, .2, 3.), (8.0, 4.0, 2., 2.),
+              (12.6, 1.51, .7, .01), (1.2, 17.45, 5., .3), (6.5, 8.5, 1., 1.)]
+    maps = torch.stack([_parabola_map(*p)
+                        for p in params]).reshape(2, 3, 20, 16)
+    kps, scores = argmax_newton_refine(maps)
+    expected = torch.tensor([p[:2] for p in params],
+                            dtype=F64).reshape(2, 3, 2)
+    # x0 = 6.5 is a tie between x = 6 and 7: the first (6) is refined to 6.5
+    torch.testing.assert_close(kps, expected, rtol=0, atol=1e-9)
+    # score: the map value at the integer arg-max (not the refined maximum)
+    x_int = torch.tensor([7, 3, 8, 13, 1, 6])
+    y_int = torch.tensor([10, 14, 4, 2, 17, 8])
+    flat = maps.reshape(6, 20, 16)
+    torch.testing.assert_close(scores.reshape(6), flat[torch.arange(6), y_int,
+                                                       x_int])
+
+
+def test_newton_border_and_ties_do_not_move():
+    maps = torch.stack([
+        _parabola_map(-0.3, 9.8, 1., 1.),  # x arg-max on the left border
+        _parabola_map(15.4, 19.2, 1., 1.),  # x and y on right/bottom borders
+        torch.full((20, 16), 0.25, dtype=F64),  # constant: no maximum
+    ])[None]
+    kps, _ = argmax_newton_refine(maps)
+    torch.testing.assert_close(kps[0],
+                               torch.tensor([[0., 9.8], [15., 19.], [0., 0.]],
+                                            dtype=F64),
+                               rtol=0,
+                               atol=1e-9)
+    # two equal isolated peaks: first in row-major order, no shift
+    two = torch.zeros(1, 1, 10, 8)
+    two[0, 0, 7, 2] = 1.
+    two[0, 0, 3, 5] = 1.
+    kps, scores = argmax_newton_refine(two)
+    assert kps.tolist() == [[[5., 3.]]] and scores.tolist() == [[1.]]
+    # a 1-pixel-wide map has no neighbours on that axis
+    col = _parabola_map(0., 4.3, 1., 1., h=9, w=1)[None, None]
+    kps, _ = argmax_newton_refine(col)
+    assert kps[0, 0, 0].item() == 0.
+    assert kps[0, 0, 1].item() == pytest.approx(4.3)
+
+
+def test_newton_step_1d_clipping_and_no_max():
+    f = lambda *v: torch.tensor(v, dtype=F64)  # noqa: E731
+    # parabola samples -(x - 0.3)^2 at x = -1, 0, 1: exact step 0.3
+    step = newton_step_1d(f(-1.69), f(-0.09), f(-0.49))
+    assert step.item() == pytest.approx(0.3)
+    # an extrapolated step beyond half a pixel is clipped
+    assert newton_step_1d(f(0.), f(.5), f(.9)).item() == 0.5
+    assert newton_step_1d(f(.9), f(.5), f(0.)).item() == -0.5
+    assert newton_step_1d(f(0.), f(.5), f(.9), max_step=2.).item() == 2.
+    # convex or flat (second difference >= 0): no step
+    assert newton_step_1d(f(1.), f(0.), f(2.)).item() == 0.
+    assert newton_step_1d(f(1.), f(1.), f(1.)).item() == 0.
+    assert newton_step_1d(f(0.), f(1.), f(3.)).item() == 0.  # linear
+    # masked out: no step, and no nan from the masked denominator
+    step = newton_step_1d(f(0., 1.), f(1., 1.), f(.5, 1.),
+                          torch.tensor([False, True]))
+    assert step.tolist() == [0., 0.]
+
+
+# ----------------------------------------------------------------------
+# variances and OKS
+# ----------------------------------------------------------------------
+def test_oks_variance_instance():
+    # area 1e4 px^2 in a 192x256 window -> 48x64 heatmap: area / 16;
+    # area 5e3 px^2 in a 384x512 window: area / 64
+    var = oks_variance_instance(
+        np.array([NOSE, HIP]), torch.tensor([1e4, 5e3], dtype=F64),
+        torch.tensor([[192., 256.], [384., 512.]], dtype=F64), HM_SIZE)
+    assert var.shape == (2, 2) and var.dtype == F64
+    expected = [[1.69, 28.6225], [0.21125, 3.5778125]]
+    np.testing.assert_allclose(var.numpy(), expected, rtol=1e-12)
+    # non-square scaling: W / w and H / h enter separately
+    var = oks_variance_instance([0.5], [4.], [[2., 8.]], (4, 2))
+    assert var.tolist() == [[4. * 1. * 2. * 0.25]]
+    with pytest.raises(ValueError):
+        oks_variance_instance([NOSE], [1e4], [192., 256.], HM_SIZE)
+
+
+def test_oks_variance_nominal():
+    var = oks_variance_nominal(torch.tensor([NOSE, HIP], dtype=F64), HM_SIZE)
+    # bbox 38.4 x 51.2 heatmap px, area 0.53 * 1966.08 = 1042.0224
+    np.testing.assert_allclose(var.numpy(), [2.8176285696, 47.7204578304],
+                               rtol=1e-12)
+    # padding 1: the whole heatmap is the bbox
+    var = oks_variance_nominal([0.5], (10, 20), padding=1.)
+    assert var.item() == pytest.approx(0.53 * 200.)
+
+
+def test_oks_variance_authors():
+    var = oks_variance_authors(
+        torch.tensor([NOSE, WRIST, ELBOW, HIP], dtype=F64), HM_SIZE)
+    # scale = 2 * sqrt(51.2 * 38.4) = 88.681001...; nose 0.2398 -> 0.55,
+    # hip 4.0612 -> 3.0 (clipped), wrists / elbows unclipped
+    np.testing.assert_allclose(var.numpy(),
+                               [0.55, 1.36355907672, 1.83888924394, 3.0],
+                               rtol=1e-10)
+    assert var.dtype == F64
+
+
+def test_oks_closed_form():
+    area = torch.tensor([100., 400.], dtype=F64)
+    sigmas = torch.tensor([NOSE, HIP], dtype=F64)
+    gt = torch.tensor([[[3., 4.], [10., -2.]], [[0., 0.], [1., 1.]]],
+                      dtype=F64)
+    var = area[:, None] * (2 * sigmas)**2  # (N, K)
+    # diagonal displacement (sqrt(var), sqrt(var)): d^2 = 2 var -> exp(-1)
+    pred = gt + torch.sqrt(var)[..., None]
+    got = oks(pred, gt, area, sigmas)
+    torch.testing.assert_close(got, torch.full((2, 2), math.exp(-1),
+                                               dtype=F64))
+    assert oks(gt, gt, area, sigmas).tolist() == [[1., 1.], [1., 1.]]
+    # d^2 = var -> exp(-1/2); numpy inputs are accepted
+    pred = gt.clone()
+    pred[..., 1] += torch.sqrt(var)
+    torch.testing.assert_close(oks(pred, gt, area.numpy(), sigmas.numpy()),
+                               torch.full((2, 2), math.exp(-0.5), dtype=F64))
+    # zero area: 1 at d = 0, 0 elsewhere, never nan
+    z = oks(pred, torch.cat([gt[:, :1], pred[:, 1:]], 1), [0., 0.], sigmas)
+    assert z.tolist() == [[0., 1.], [0., 1.]]
+
+
+# ----------------------------------------------------------------------
+# devices
+# ----------------------------------------------------------------------
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_cuda_matches_cpu():
+    prob = _random_prob(3, 17, 64, 48, seed=5)
+    var_k = oks_variance_nominal(torch.linspace(0.025, 0.107, 17, dtype=F64),
+                                 HM_SIZE)
+    var_nk = var_k * torch.tensor([[0.5], [1.], [2.]], dtype=F64)
+    for var in (var_k, var_nk):
+        eoks = expected_oks_map(prob, var)
+        eoks_cuda = expected_oks_map(prob.cuda(), var.cuda())
+        assert eoks_cuda.is_cuda
+        torch.testing.assert_close(eoks_cuda.cpu(), eoks)
+        kps, scores = decode_expected_oks(prob, var)
+        kps_c, scores_c = decode_expected_oks(prob.cuda(), var.cuda())
+        assert kps_c.is_cuda and scores_c.is_cuda
+        torch.testing.assert_close(kps_c.cpu(), kps)
+        torch.testing.assert_close(scores_c.cpu(), scores)
+    kps32, _ = decode_expected_oks(prob.float().cuda(), var_k.float().cuda())
+    torch.testing.assert_close(kps32.cpu(), kps.float(), rtol=0, atol=1e-3)
+    var_i = oks_variance_instance(
+        torch.tensor([NOSE, HIP]).cuda(),
+        torch.tensor([1e4]).cuda(),
+        torch.tensor([[192., 256.]]).cuda(), HM_SIZE)
+    assert var_i.is_cuda
+    assert oks(
+        torch.zeros(1, 2, 2).cuda(),
+        torch.ones(1, 2, 2).cuda(),
+        torch.tensor([1e4]).cuda(), [NOSE, HIP]).is_cuda
