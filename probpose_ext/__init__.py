@@ -14,6 +14,6 @@ from . import compat  # noqa: E402
 
 compat.apply_all()
 
-from . import datasets, engine  # noqa: E402,F401
+from . import datasets, engine, models  # noqa: E402,F401
 
-__all__ = ['__version__', 'compat', 'datasets', 'engine']
+__all__ = ['__version__', 'compat', 'datasets', 'engine', 'models']

@@ -1,0 +1,3 @@
+from .losses import OKSRiskLoss
+
+__all__ = ['OKSRiskLoss']

@@ -1,0 +1,3 @@
+from .oks_risk_loss import OKSRiskLoss
+
+__all__ = ['OKSRiskLoss']

@@ -1,0 +1,156 @@
+"""OKS expected-risk loss of ProbPose probability maps (DESIGN.md 4.3).
+
+With a probability map P over the heatmap pixels and the OKS map
+T(x) = exp(-|x - g|^2 / (2 v)) of the ground-truth location g (v: the OKS
+variance of that keypoint in heatmap pixels, see :mod:`probpose_ext.ops.oks`),
+the expected risk of predicting a location drawn from P is
+
+    risk = sum_x P(x) (1 - T(x)) = 1 - E_P[OKS],
+
+and the training loss adds a smoothness regulariser, the energy of the
+Sobel gradients of P:
+
+    loss = (1 - alpha) * risk + alpha * sum_x (|S_x * P|^2 + |S_y * P|^2).
+
+The Sobel kernels are the standard un-normalised 3x3 ones
+(``[[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]`` and its transpose) with zero
+padding: probability outside the map is zero, so a keypoint's mass at the
+border is penalised like anywhere else.
+"""
+from typing import Optional, Sequence, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+_SOBEL_X = ((-1., 0., 1.), (-2., 0., 2.), (-1., 0., 1.))
+
+Reduction = str
+
+
+def _axis_gaussians(keypoints: Tensor, variance: Tensor, width: int,
+                    height: int):
+    """Per-axis factors of the OKS map: (N, K, W) and (N, K, H)."""
+    var = variance.to(keypoints.dtype).clamp_min(
+        torch.finfo(keypoints.dtype).tiny).expand(keypoints.shape[:2])
+    xs = torch.arange(width, dtype=keypoints.dtype, device=keypoints.device)
+    ys = torch.arange(height, dtype=keypoints.dtype, device=keypoints.device)
+    gx = torch.exp(-(xs - keypoints[..., :1])**2 / (2 * var[..., None]))
+    gy = torch.exp(-(ys - keypoints[..., 1:])**2 / (2 * var[..., None]))
+    return gx, gy
+
+
+def oks_target_map(keypoints: Tensor, variance: Union[Tensor, float],
+                   heatmap_size: Sequence[int]) -> Tensor:
+    """OKS of every heatmap pixel w.r.t. the ground-truth locations.
+
+    Note:
+        - instance number: N
+        - keypoint number: K
+        - heatmap height: H
+        - heatmap width: W
+
+    Args:
+        keypoints (Tensor): Ground truth ``(x, y)`` in heatmap pixel
+            coordinates (pixel centres at integers) in shape (N, K, 2).
+        variance (Tensor | float): OKS variances in heatmap pixels^2,
+            broadcastable to (N, K).
+        heatmap_size (Sequence[int]): ``(W, H)``.
+
+    Returns:
+        Tensor: ``T`` in shape (N, K, H, W), values in (0, 1], peak 1 at the
+        ground truth.
+    """
+    width, height = int(heatmap_size[0]), int(heatmap_size[1])
+    variance = torch.as_tensor(variance, device=keypoints.device)
+    gx, gy = _axis_gaussians(keypoints, variance, width, height)
+    return gy[..., :, None] * gx[..., None, :]
+
+
+def oks_risk(prob: Tensor, keypoints: Tensor,
+             variance: Union[Tensor, float]) -> Tensor:
+    """Expected risk ``1 - E_P[OKS]`` of each probability map.
+
+    Computed without materialising the OKS maps: the map is separable, so
+    ``E_P[OKS] = sum_{y,x} P[y, x] T_y[y] T_x[x]``.
+
+    Args:
+        prob (Tensor): Probability maps in shape (N, K, H, W).
+        keypoints (Tensor): Ground truth in heatmap pixels, (N, K, 2).
+        variance (Tensor | float): OKS variances, broadcastable to (N, K).
+
+    Returns:
+        Tensor: The risk in shape (N, K), in [0, 1] for normalised maps.
+    """
+    height, width = prob.shape[-2:]
+    variance = torch.as_tensor(variance, device=prob.device)
+    gx, gy = _axis_gaussians(keypoints.to(prob.dtype), variance, width,
+                             height)
+    expected_oks = torch.einsum('nkhw,nkh,nkw->nk', prob, gy, gx)
+    return 1.0 - expected_oks
+
+
+def sobel_energy(prob: Tensor) -> Tensor:
+    """Energy of the Sobel gradients of each map.
+
+    Args:
+        prob (Tensor): Maps in shape (N, K, H, W).
+
+    Returns:
+        Tensor: ``sum_x (S_x * P)^2 + (S_y * P)^2`` in shape (N, K), with
+        zero padding at the borders.
+    """
+    n, k, height, width = prob.shape
+    sx = torch.tensor(_SOBEL_X, dtype=prob.dtype, device=prob.device)
+    kernels = torch.stack([sx, sx.t()])[:, None]  # (2, 1, 3, 3)
+    grads = F.conv2d(prob.reshape(n * k, 1, height, width), kernels,
+                     padding=1)
+    return grads.square().sum(dim=(1, 2, 3)).reshape(n, k)
+
+
+def oks_risk_loss(prob: Tensor,
+                  keypoints: Tensor,
+                  variance: Union[Tensor, float],
+                  weights: Optional[Tensor] = None,
+                  alpha: float = 0.05,
+                  reduction: Reduction = 'mean') -> Tensor:
+    """ProbPose's per-pixel OKS expected-risk loss with Sobel smoothness.
+
+    Args:
+        prob (Tensor): Probability maps in shape (N, K, H, W) (sparsemax
+            output: non-negative, each map sums to 1).
+        keypoints (Tensor): Ground truth in heatmap pixels, (N, K, 2).
+        variance (Tensor | float): OKS variances in heatmap pixels^2,
+            broadcastable to (N, K).
+        weights (Tensor, optional): Per-keypoint weights (N, K); 0 for
+            keypoints that must not train the map (unannotated, or outside
+            the activation window). Defaults to all ones.
+        alpha (float): Weight of the smoothness term, in [0, 1].
+        reduction (str): ``'none'`` (N, K), ``'sum'``, or ``'mean'``: the
+            weighted sum divided by the sum of the weights (0 when every
+            weight is 0).
+
+    Returns:
+        Tensor: The loss, reduced as requested.
+    """
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f'alpha must be in [0, 1], got {alpha}')
+    if prob.dim() != 4 or keypoints.shape != (*prob.shape[:2], 2):
+        raise ValueError(
+            'prob must be (N, K, H, W) and keypoints (N, K, 2), got '
+            f'{tuple(prob.shape)} and {tuple(keypoints.shape)}')
+    loss = (1.0 - alpha) * oks_risk(prob, keypoints, variance)
+    if alpha > 0:
+        loss = loss + alpha * sobel_energy(prob)
+    if weights is not None:
+        loss = loss * weights.to(loss.dtype)
+    if reduction == 'none':
+        return loss
+    if reduction == 'sum':
+        return loss.sum()
+    if reduction == 'mean':
+        total = (weights.to(loss.dtype).sum()
+                 if weights is not None else loss.new_tensor(loss.numel()))
+        return loss.sum() / total.clamp_min(1.0)
+    raise ValueError(f"reduction must be 'none', 'sum' or 'mean', got "
+                     f'{reduction!r}')
