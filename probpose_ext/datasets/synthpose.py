@@ -476,11 +476,8 @@ def load_coco_metainfo() -> dict:
         ``configs/_base_/datasets/coco.py`` (``keypoint_id2name``,
         ``skeleton_links``, ``flip_indices``, ``sigmas``, ...).
     """
-    from mmpose.datasets.datasets.utils import parse_pose_metainfo
-    with warnings.catch_warnings():
-        # the relative path is resolved inside the mmpose package on purpose
-        warnings.filterwarnings('ignore', message='The metainfo config file')
-        return parse_pose_metainfo(dict(from_file=COCO_METAINFO_FILE))
+    from ..utils.metainfo import load_metainfo
+    return load_metainfo(dict(from_file=COCO_METAINFO_FILE))
 
 
 def coco_keypoint_names() -> List[str]:
@@ -1681,9 +1678,13 @@ def _render_task(task: Tuple) -> Tuple[str, int, List[Dict]]:
 
 
 def _worker_init() -> None:
-    """Pool initializer: single-threaded OpenCV; Ctrl-C is handled by the
-    parent only (it terminates the pool and removes the temporary dir)."""
-    cv2.setNumThreads(1)
+    """Pool initializer: Ctrl-C is handled by the parent only (it terminates
+    the pool and removes the temporary dir).
+
+    OpenCV's thread count is set to 1 in the *parent* before forking (see
+    :func:`_mapper`): calling ``cv2.setNumThreads`` in a forked child whose
+    parent has already used OpenCV's thread pool deadlocks the child.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
@@ -1697,8 +1698,13 @@ def _mapper(workers: int) -> Iterator[Callable]:
         return
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context('fork' if 'fork' in methods else None)
-    with ctx.Pool(workers, initializer=_worker_init) as pool:
-        yield functools.partial(pool.imap, chunksize=8)
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)  # inherited by the workers: one thread each
+    try:
+        with ctx.Pool(workers, initializer=_worker_init) as pool:
+            yield functools.partial(pool.imap, chunksize=8)
+    finally:
+        cv2.setNumThreads(threads)
 
 
 def _pid_alive(pid: int) -> bool:

@@ -414,3 +414,25 @@ def test_cli(tmp_path):
         cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
     assert again.returncode != 0
     assert '--force' in again.stderr
+
+
+def test_workers_do_not_deadlock_after_opencv_threads_were_used(tmp_path):
+    """Regression: cv2.setNumThreads in a forked worker deadlocks once the
+    parent has used OpenCV's thread pool (e.g. an MMPose pipeline ran)."""
+    import subprocess
+    import sys
+    code = (
+        'import cv2, numpy as np\n'
+        'img = np.zeros((1500, 1500, 3), np.uint8)\n'
+        'cv2.GaussianBlur(img, (0, 0), 3); cv2.warpAffine(img, np.eye(2, 3),'
+        ' (1200, 1200))\n'
+        'threads = cv2.getNumThreads()\n'
+        'from probpose_ext.datasets.synthpose import make_synthpose\n'
+        f'make_synthpose({str(tmp_path / "out")!r}, num_train=6, num_val=2,'
+        ' workers=2, progress=False)\n'
+        'assert cv2.getNumThreads() == threads  # restored in the parent\n')
+    proc = subprocess.run([sys.executable, '-c', code], timeout=120,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (tmp_path / 'out' / 'annotations' /
+            'person_keypoints_val.json').is_file()
