@@ -14,6 +14,8 @@ from . import compat  # noqa: E402
 
 compat.apply_all()
 
-from . import datasets, engine, models  # noqa: E402,F401
+from . import codecs, datasets, engine, models  # noqa: E402,F401
 
-__all__ = ['__version__', 'compat', 'datasets', 'engine', 'models']
+__all__ = [
+    '__version__', 'codecs', 'compat', 'datasets', 'engine', 'models'
+]

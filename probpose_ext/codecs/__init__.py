@@ -1,0 +1,3 @@
+from .probmap import ProbMap
+
+__all__ = ['ProbMap']
