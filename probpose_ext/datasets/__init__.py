@@ -1,7 +1,7 @@
 """Datasets and transforms. The SynthPose generator lives in
 :mod:`probpose_ext.datasets.synthpose` (imported on demand: it needs no
 registry)."""
-from . import transforms  # noqa: F401  (registers RandomCropOut)
-from .transforms import RandomCropOut
+from . import transforms  # noqa: F401  (registers the transforms)
+from .transforms import RandomCropOut, RandomFlipRawVis
 
-__all__ = ['RandomCropOut']
+__all__ = ['RandomCropOut', 'RandomFlipRawVis']

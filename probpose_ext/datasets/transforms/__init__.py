@@ -1,4 +1,5 @@
 """Data transforms of probpose_ext, registered in MMPose's ``TRANSFORMS``."""
 from .crop_out import RandomCropOut
+from .flip import RandomFlipRawVis
 
-__all__ = ['RandomCropOut']
+__all__ = ['RandomCropOut', 'RandomFlipRawVis']
