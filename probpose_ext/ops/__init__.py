@@ -4,7 +4,7 @@ from .oks import (decode_expected_oks, expected_oks_map, oks,
                   oks_variance_authors, oks_variance_instance,
                   oks_variance_nominal)
 from .oks_risk import oks_risk, oks_risk_loss, oks_target_map, sobel_energy
-from .sparsemax import sparsemax
+from .simplex import sparsemax
 
 __all__ = [
     'sparsemax', 'oks', 'oks_variance_instance', 'oks_variance_nominal',

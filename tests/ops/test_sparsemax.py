@@ -1,12 +1,12 @@
-"""Tests of :func:`probpose_ext.ops.sparsemax.sparsemax`: exactness against
+"""Tests of :func:`probpose_ext.ops.sparsemax` (module ``ops.simplex``): exactness against
 an independent projection, closed forms, gradients, dtypes and devices."""
 import entmax
 import numpy as np
 import pytest
 import torch
 
-from probpose_ext.ops import sparsemax as sparsemax_module
-from probpose_ext.ops.sparsemax import sparsemax
+from probpose_ext.ops import simplex as sparsemax_module
+from probpose_ext.ops.simplex import sparsemax
 
 F64 = torch.float64
 # Row lengths covering the sort path (< 128), the grouped Newton path, and
