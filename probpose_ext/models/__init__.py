@@ -1,3 +1,4 @@
+from .heads import ProbMapHead
 from .losses import OKSRiskLoss
 
-__all__ = ['OKSRiskLoss']
+__all__ = ['OKSRiskLoss', 'ProbMapHead']

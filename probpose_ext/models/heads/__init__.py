@@ -1,0 +1,3 @@
+from .probmap_head import ProbMapHead
+
+__all__ = ['ProbMapHead']

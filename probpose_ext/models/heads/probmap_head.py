@@ -1,0 +1,295 @@
+"""ProbPose head: sparsemax probability maps with presence, visibility and
+localisation-quality branches (DESIGN.md sections 3-4, items 1-5)."""
+from typing import Dict, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmengine.structures import InstanceData, PixelData
+from mmpose.models.heads import HeatmapHead
+from mmpose.models.utils.tta import flip_heatmaps
+from mmpose.registry import MODELS
+from mmpose.utils.typing import (ConfigType, Features, OptConfigType,
+                                 OptSampleList, Predictions)
+from torch import Tensor, nn
+
+from ...ops import decode_expected_oks, sparsemax
+
+#: labels the head reads from ``gt_instance_labels`` (see ProbMap codec)
+_LABELS = ('keypoint_labels', 'oks_variance', 'keypoint_weights',
+           'keypoints_in_window', 'presence_weights', 'visibility_labels',
+           'visibility_weights')
+
+
+def _weighted_mean(values: Tensor, weights: Tensor) -> Tensor:
+    return (values * weights).sum() / weights.sum().clamp_min(1.0)
+
+
+def balanced_bce_with_logits(logits: Tensor, labels: Tensor,
+                             weights: Tensor) -> Tensor:
+    """Class-balanced binary cross-entropy over the weighted entries.
+
+    Positives and negatives each contribute half of the loss (within the
+    batch), so a rare class is not ignored.
+
+    Args:
+        logits (Tensor): (N, K) logits.
+        labels (Tensor): (N, K) targets in {0, 1}.
+        weights (Tensor): (N, K) 1 for entries that count.
+
+    Returns:
+        Tensor: Scalar loss.
+    """
+    bce = F.binary_cross_entropy_with_logits(logits, labels, reduction='none')
+    pos, neg = weights * labels, weights * (1 - labels)
+    loss = logits.new_zeros(())
+    for mask in (pos, neg):
+        if mask.sum() > 0:
+            loss = loss + 0.5 * _weighted_mean(bce, mask)
+    return loss
+
+
+@MODELS.register_module()
+class ProbMapHead(HeatmapHead):
+    """ProbPose head.
+
+    The map branch is MMPose's HeatmapHead stack (deconvs, convs, final
+    layer) producing K logit maps, normalised per keypoint by sparsemax over
+    the H*W pixels after dividing by ``temperature``. Three small branches on
+    the (pooled) backbone features predict per keypoint: presence (is the
+    keypoint inside the activation window), visibility (v == 2) and
+    localisation quality (the OKS of the decoded prediction).
+
+    Note:
+        - batch size: B
+        - keypoint number: K
+        - heatmap size: [W, H]
+
+    Args:
+        in_channels (int): Backbone feature channels.
+        out_channels (int): Number of keypoints K.
+        deconv_out_channels, deconv_kernel_sizes, conv_out_channels,
+            conv_kernel_sizes, final_layer: As in MMPose's HeatmapHead.
+        temperature (float): Sparsemax temperature (the authors use 0.5).
+        branch_channels (int): Width of the scalar branches' hidden layers.
+        branch_depth (int): Number of hidden layers of those branches.
+        detach_branches (bool): Stop gradients from the presence and
+            visibility branches into the backbone (the paper's setup).
+        loss (dict): Map loss config. Defaults to ``OKSRiskLoss``.
+        presence_loss_weight, visibility_loss_weight, quality_loss_weight
+            (float): Weights of the scalar losses.
+        decoder (dict): The ``ProbMap`` codec config.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 deconv_out_channels: Optional[Sequence[int]] = (256, 256),
+                 deconv_kernel_sizes: Optional[Sequence[int]] = (4, 4),
+                 conv_out_channels: Optional[Sequence[int]] = None,
+                 conv_kernel_sizes: Optional[Sequence[int]] = None,
+                 final_layer: dict = dict(kernel_size=1),
+                 temperature: float = 0.5,
+                 branch_channels: int = 128,
+                 branch_depth: int = 1,
+                 detach_branches: bool = True,
+                 loss: ConfigType = dict(type='OKSRiskLoss'),
+                 presence_loss_weight: float = 1.0,
+                 visibility_loss_weight: float = 1.0,
+                 quality_loss_weight: float = 1.0,
+                 decoder: OptConfigType = None,
+                 init_cfg: OptConfigType = None) -> None:
+        if temperature <= 0:
+            raise ValueError(f'temperature must be > 0, got {temperature}')
+        if branch_depth < 0 or branch_channels < 1:
+            raise ValueError('branch_depth must be >= 0 and branch_channels '
+                             f'>= 1, got {branch_depth}, {branch_channels}')
+        if decoder is not None and decoder.get('type') != 'ProbMap':
+            raise ValueError("ProbMapHead decodes with the 'ProbMap' codec, "
+                             f"got decoder type {decoder.get('type')!r}")
+        super().__init__(
+            in_channels=in_channels,
+            out_channels=out_channels,
+            deconv_out_channels=deconv_out_channels,
+            deconv_kernel_sizes=deconv_kernel_sizes,
+            conv_out_channels=conv_out_channels,
+            conv_kernel_sizes=conv_kernel_sizes,
+            final_layer=final_layer,
+            loss=loss,
+            decoder=decoder,
+            init_cfg=init_cfg)
+        self.temperature = float(temperature)
+        self.detach_branches = detach_branches
+        self.presence_loss_weight = presence_loss_weight
+        self.visibility_loss_weight = visibility_loss_weight
+        self.quality_loss_weight = quality_loss_weight
+        channels = in_channels if isinstance(in_channels, int) else \
+            in_channels[-1]
+        self.presence_branch = self._make_branch(channels, out_channels,
+                                                 branch_channels, branch_depth)
+        self.visibility_branch = self._make_branch(channels, out_channels,
+                                                   branch_channels,
+                                                   branch_depth)
+        self.quality_branch = self._make_branch(channels, out_channels,
+                                                branch_channels, branch_depth)
+
+    @staticmethod
+    def _make_branch(in_channels: int, out_channels: int, width: int,
+                     depth: int) -> nn.Sequential:
+        layers = [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+        channels = in_channels
+        for _ in range(depth):
+            layers += [nn.Linear(channels, width), nn.ReLU(inplace=True)]
+            channels = width
+        layers.append(nn.Linear(channels, out_channels))
+        return nn.Sequential(*layers)
+
+    def forward(self, feats: Tuple[Tensor]) -> Dict[str, Tensor]:
+        """Forward the network.
+
+        Args:
+            feats (Tuple[Tensor]): Backbone features; the last is used.
+
+        Returns:
+            dict: ``prob`` (B, K, H, W) probability maps (each sums to 1),
+            ``presence_logits``, ``visibility_logits`` and
+            ``quality_logits`` (B, K).
+        """
+        x = feats[-1]
+        logits = self.final_layer(self.conv_layers(self.deconv_layers(x)))
+        b, k, h, w = logits.shape
+        prob = sparsemax(logits.reshape(b, k, h * w) / self.temperature,
+                         dim=-1).reshape(b, k, h, w)
+        branch_in = x.detach() if self.detach_branches else x
+        return dict(
+            prob=prob,
+            presence_logits=self.presence_branch(branch_in),
+            visibility_logits=self.visibility_branch(branch_in),
+            quality_logits=self.quality_branch(x))
+
+    # ----------------------------------------------------------------- loss
+    def _gather_labels(self, batch_data_samples) -> Dict[str, Tensor]:
+        labels = {}
+        for key in _LABELS:
+            try:
+                labels[key] = torch.cat([
+                    d.gt_instance_labels[key] for d in batch_data_samples
+                ])
+            except (AttributeError, KeyError):
+                raise KeyError(
+                    f'ProbMapHead needs gt_instance_labels.{key}: encode the '
+                    "targets with GenerateTarget(encoder=dict(type='ProbMap',"
+                    ' ...)) in the training pipeline.') from None
+        return labels
+
+    def loss(self,
+             feats: Tuple[Tensor],
+             batch_data_samples: OptSampleList,
+             train_cfg: ConfigType = {}) -> dict:
+        """Losses: OKS risk of the maps, BCE presence, class-balanced BCE
+        visibility, and quality regression on the OKS of the decoded
+        prediction (heatmap pixels for both distance and variance)."""
+        out = self.forward(feats)
+        gt = self._gather_labels(batch_data_samples)
+        prob = out['prob']
+        gt_kpts = gt['keypoint_labels'].to(prob)
+        variance = gt['oks_variance'].to(prob)
+        map_weights = gt['keypoint_weights'].to(prob)
+        losses = dict(
+            loss_kpt=self.loss_module(prob, gt_kpts, variance, map_weights))
+
+        presence_w = gt['presence_weights'].to(prob)
+        in_window = gt['keypoints_in_window'].to(prob)
+        presence_bce = F.binary_cross_entropy_with_logits(
+            out['presence_logits'], in_window, reduction='none')
+        losses['loss_presence'] = self.presence_loss_weight * \
+            _weighted_mean(presence_bce, presence_w)
+        losses['loss_visibility'] = self.visibility_loss_weight * \
+            balanced_bce_with_logits(out['visibility_logits'],
+                                     gt['visibility_labels'].to(prob),
+                                     gt['visibility_weights'].to(prob))
+        with torch.no_grad():
+            decode_var = self.decoder.decode_variance().to(prob) \
+                if self.decoder is not None else variance
+            pred_kpts, _ = decode_expected_oks(prob.detach(), decode_var)
+            dist2 = ((pred_kpts - gt_kpts)**2).sum(-1)
+            target_oks = torch.exp(-dist2 / (2 * variance.clamp_min(1e-6)))
+        quality = torch.sigmoid(out['quality_logits'])
+        losses['loss_quality'] = self.quality_loss_weight * _weighted_mean(
+            (quality - target_oks)**2, map_weights)
+        with torch.no_grad():
+            correct = ((out['presence_logits'] > 0).to(prob) == in_window)
+            losses['acc_presence'] = _weighted_mean(correct.to(prob),
+                                                    presence_w)
+            losses['oks_decoded'] = _weighted_mean(target_oks, map_weights)
+        return losses
+
+    # -------------------------------------------------------------- predict
+    def _flip_outputs(self, out: Dict[str, Tensor],
+                      flip_indices: Sequence[int]) -> Dict[str, Tensor]:
+        flipped = dict(
+            prob=flip_heatmaps(
+                out['prob'], flip_indices=flip_indices, flip_mode='heatmap',
+                shift_heatmap=False))
+        for key in ('presence_logits', 'visibility_logits', 'quality_logits'):
+            flipped[key] = out[key][:, flip_indices]
+        return flipped
+
+    def predict(self,
+                feats: Features,
+                batch_data_samples: OptSampleList,
+                test_cfg: ConfigType = {}) -> Predictions:
+        """Predict keypoints, expected OKS maps decoding and the scalar
+        branches; with ``flip_test`` the maps and the branch probabilities of
+        the flipped input (left/right swapped back) are averaged.
+
+        Returns:
+            list[InstanceData] (and list[PixelData] with ``output_heatmaps``):
+            ``keypoints`` (1, K, 2) in input pixels (the estimator maps them
+            to the image), ``keypoint_scores`` = predicted quality (OKS),
+            ``keypoints_visible`` = ``keypoint_presence`` = presence
+            probability, ``keypoint_visibility``, ``keypoint_expected_oks``.
+        """
+        with torch.no_grad():
+            return self._predict(feats, batch_data_samples, test_cfg)
+
+    def _predict(self, feats: Features, batch_data_samples: OptSampleList,
+                 test_cfg: ConfigType) -> Predictions:
+        if test_cfg.get('flip_test', False):
+            flip_indices = batch_data_samples[0].metainfo['flip_indices']
+            feats_orig, feats_flip = feats
+            out = self.forward(feats_orig)
+            out_flip = self._flip_outputs(self.forward(feats_flip),
+                                          flip_indices)
+            prob = 0.5 * (out['prob'] + out_flip['prob'])
+            probs = {
+                key: 0.5 * (torch.sigmoid(out[key]) +
+                            torch.sigmoid(out_flip[key]))
+                for key in ('presence_logits', 'visibility_logits',
+                            'quality_logits')
+            }
+        else:
+            out = self.forward(feats)
+            prob = out['prob']
+            probs = {
+                key: torch.sigmoid(out[key])
+                for key in ('presence_logits', 'visibility_logits',
+                            'quality_logits')
+            }
+        keypoints, expected_oks = self.decoder.batch_decode(prob)
+        preds = []
+        for i, (kpts, eoks) in enumerate(zip(keypoints, expected_oks)):
+            presence = probs['presence_logits'][i:i + 1].cpu().numpy()
+            preds.append(
+                InstanceData(
+                    keypoints=kpts,
+                    keypoint_scores=probs['quality_logits'][i:i + 1].cpu(
+                    ).numpy(),
+                    keypoints_visible=presence,
+                    keypoint_presence=presence.copy(),
+                    keypoint_visibility=probs['visibility_logits'][
+                        i:i + 1].cpu().numpy(),
+                    keypoint_expected_oks=eoks))
+        if test_cfg.get('output_heatmaps', False):
+            return preds, [PixelData(heatmaps=p) for p in prob.detach()]
+        return preds

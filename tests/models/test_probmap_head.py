@@ -1,0 +1,170 @@
+"""ProbMapHead in MMPose's head-test style, with values."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from mmpose.registry import MODELS
+from mmpose.structures import PoseDataSample
+from mmengine.structures import InstanceData
+
+from probpose_ext.codecs import ProbMap
+from probpose_ext.models import ProbMapHead
+from probpose_ext.models.heads.probmap_head import balanced_bce_with_logits
+from probpose_ext.utils.metainfo import load_metainfo
+
+INPUT, HEATMAP = (48, 64), (12, 16)
+CODEC = dict(type='ProbMap', input_size=INPUT, heatmap_size=HEATMAP)
+FLIP = load_metainfo()['flip_indices']
+
+
+def _head(**kwargs):
+    cfg = dict(type='ProbMapHead', in_channels=8, out_channels=17,
+               deconv_out_channels=(8, ), deconv_kernel_sizes=(4, ),
+               decoder=CODEC)
+    cfg.update(kwargs)
+    torch.manual_seed(0)
+    return MODELS.build(cfg)
+
+
+def _feats(batch=2):
+    torch.manual_seed(1)
+    return (torch.randn(batch, 8, 8, 6), )
+
+
+def _samples(batch=2):
+    codec = ProbMap(INPUT, HEATMAP)
+    rng = np.random.default_rng(0)
+    samples = []
+    for _ in range(batch):
+        kpts = rng.uniform([-10, -10], [58, 74], (1, 17, 2))
+        raw = rng.integers(0, 3, (1, 17))
+        enc = codec.encode(kpts, np.minimum(raw, 1), area=np.array([900.]),
+                           bbox_scale=np.array([[60., 80.]]),
+                           keypoints_visibility_raw=raw)
+        sample = PoseDataSample(metainfo=dict(flip_indices=FLIP))
+        sample.gt_instance_labels = InstanceData(
+            **{k: torch.as_tensor(v) for k, v in enc.items()})
+        samples.append(sample)
+    return samples
+
+
+def test_forward_shapes_and_normalised_maps():
+    head = _head()
+    assert isinstance(head, ProbMapHead)
+    out = head.forward(_feats())
+    assert out['prob'].shape == (2, 17, 16, 12)
+    torch.testing.assert_close(out['prob'].sum(dim=(2, 3)),
+                               torch.ones(2, 17))
+    assert (out['prob'] >= 0).all()
+    for key in ('presence_logits', 'visibility_logits', 'quality_logits'):
+        assert out[key].shape == (2, 17)
+
+
+def test_temperature_sharpens_the_maps():
+    sharp = _head(temperature=0.05).forward(_feats())['prob']
+    soft = _head(temperature=5.0).forward(_feats())['prob']
+    assert (sharp > 0).sum() < (soft > 0).sum()
+
+
+def test_predict_fields_and_flip_tta():
+    head = _head()
+    feats = _feats()
+    preds = head.predict(feats, _samples(), test_cfg=dict(flip_test=False))
+    assert len(preds) == 2
+    out = head.forward(feats)
+    for i, pred in enumerate(preds):
+        assert pred.keypoints.shape == (1, 17, 2)
+        for key in ('keypoint_scores', 'keypoints_visible',
+                    'keypoint_presence', 'keypoint_visibility',
+                    'keypoint_expected_oks'):
+            assert pred[key].shape == (1, 17), key
+        np.testing.assert_allclose(
+            pred.keypoints_visible[0],
+            torch.sigmoid(out['presence_logits'][i]).detach().numpy(),
+            rtol=1e-6)
+        np.testing.assert_allclose(
+            pred.keypoint_scores[0],
+            torch.sigmoid(out['quality_logits'][i]).detach().numpy(),
+            rtol=1e-6)
+    # flip TTA: the flipped branch outputs are swapped back left/right and
+    # the maps mirrored; with identical features for both passes the result
+    # is the average of the two
+    preds_flip, fields = head.predict(
+        [feats, feats], _samples(),
+        test_cfg=dict(flip_test=True, output_heatmaps=True))
+    mirrored = out['prob'].flip(-1)[:, FLIP]
+    avg = 0.5 * (out['prob'] + mirrored)
+    torch.testing.assert_close(fields[0].heatmaps, avg[0].detach())
+    presence = 0.5 * (torch.sigmoid(out['presence_logits']) +
+                      torch.sigmoid(out['presence_logits'][:, FLIP]))
+    np.testing.assert_allclose(preds_flip[1].keypoint_presence[0],
+                               presence[1].detach().numpy(), rtol=1e-6)
+    codec = ProbMap(INPUT, HEATMAP)
+    kpts, _ = codec.decode(avg[0].detach())
+    np.testing.assert_allclose(preds_flip[0].keypoints, kpts, rtol=1e-5)
+
+
+def test_loss_keys_values_and_weights():
+    head = _head()
+    feats = _feats()
+    samples = _samples()
+    losses = head.loss(feats, samples)
+    assert set(losses) == {'loss_kpt', 'loss_presence', 'loss_visibility',
+                           'loss_quality', 'acc_presence', 'oks_decoded'}
+    for key, value in losses.items():
+        assert torch.isfinite(value), key
+    out = head.forward(feats)
+    labels = {k: torch.cat([s.gt_instance_labels[k] for s in samples])
+              for k in samples[0].gt_instance_labels.keys()}
+    # presence: BCE over annotated keypoints, in or out of the window
+    w = labels['presence_weights']
+    bce = F.binary_cross_entropy_with_logits(
+        out['presence_logits'], labels['keypoints_in_window'],
+        reduction='none')
+    assert losses['loss_presence'].item() == pytest.approx(
+        ((bce * w).sum() / w.sum()).item(), rel=1e-5)
+    # the map loss ignores unannotated and out-of-window keypoints
+    assert (labels['keypoint_weights'] <= labels['presence_weights']).all()
+    assert labels['keypoint_weights'].sum() < labels['presence_weights'].sum()
+    losses['loss_kpt'].backward()
+    grad = head.final_layer.weight.grad
+    assert grad is not None and grad.abs().sum() > 0
+
+
+def test_presence_branch_is_detached_from_the_backbone():
+    head = _head()
+    x = torch.randn(2, 8, 8, 6, requires_grad=True)
+    head.forward((x, ))['presence_logits'].sum().backward()
+    assert x.grad is None
+    head = _head(detach_branches=False)
+    head.forward((x, ))['presence_logits'].sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+def test_balanced_bce_weighs_classes_equally():
+    logits = torch.tensor([[2.0, -1.0, 0.5, 0.0]])
+    labels = torch.tensor([[1.0, 0.0, 0.0, 0.0]])
+    weights = torch.tensor([[1.0, 1.0, 1.0, 0.0]])
+    bce = F.binary_cross_entropy_with_logits(logits, labels,
+                                             reduction='none')[0]
+    expected = 0.5 * bce[0] + 0.5 * (bce[1] + bce[2]) / 2
+    assert balanced_bce_with_logits(logits, labels, weights).item() == \
+        pytest.approx(expected.item())
+    # only one class present: its weighted mean alone, halved
+    bce0 = F.binary_cross_entropy_with_logits(logits, labels * 0,
+                                              reduction='none')[0]
+    assert balanced_bce_with_logits(logits, labels * 0, weights).item() == \
+        pytest.approx(0.5 * bce0[:3].mean().item(), rel=1e-6)
+
+
+def test_errors():
+    with pytest.raises(ValueError, match='temperature'):
+        _head(temperature=0)
+    with pytest.raises(ValueError, match='ProbMap'):
+        _head(decoder=dict(type='UDPHeatmap', input_size=INPUT,
+                           heatmap_size=HEATMAP, sigma=2))
+    sample = PoseDataSample(metainfo=dict(flip_indices=FLIP))
+    sample.gt_instance_labels = InstanceData(
+        keypoint_labels=torch.zeros(1, 17, 2))
+    with pytest.raises(KeyError, match='GenerateTarget'):
+        _head().loss(_feats(1), [sample])
