@@ -1,0 +1,43 @@
+# ProbPose-s on COCO (Purkrabek & Matas, CVPR 2025): MMPose's ViTPose-S
+# (mmpretrain ViT-S, 256x192 input, AdamW with layer decay, flip test) with
+# the ProbPose head: sparsemax probability maps (64x48) trained with the OKS
+# expected-risk loss, expected-OKS decoding, presence / visibility / quality
+# branches, and crop augmentation. Expects COCO at data/coco (MMPose layout).
+_base_ = ['mmpose::body_2d_keypoint/topdown_heatmap/coco/'
+          'td-hm_ViTPose-small_8xb64-210e_coco-256x192.py']
+
+custom_imports = dict(
+    imports=['mmpose.engine.optim_wrappers.layer_decay_optim_wrapper',
+             'probpose_ext'],
+    allow_failed_imports=False)
+custom_hooks = [dict(type='PlainCheckpointHook')]
+
+codec = dict(
+    type='ProbMap', input_size=(192, 256), heatmap_size=(48, 64),
+    kernel='instance', padding=1.25)
+
+model = dict(
+    head=dict(
+        _delete_=True,
+        type='ProbMapHead',
+        in_channels=384,
+        out_channels=17,
+        deconv_out_channels=(256, 256),
+        deconv_kernel_sizes=(4, 4),
+        temperature=0.5,
+        loss=dict(type='OKSRiskLoss', alpha=0.05),
+        decoder=codec),
+    test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=False))
+
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='RandomCropOut', prob=0.8, keep_ratio=(0.7, 0.9)),
+    dict(type='GetBBoxCenterScale'),
+    dict(type='RandomFlipRawVis', direction='horizontal'),
+    dict(type='RandomHalfBody'),
+    dict(type='RandomBBoxTransform'),
+    dict(type='TopdownAffine', input_size=codec['input_size'], use_udp=True),
+    dict(type='GenerateTarget', encoder=codec),
+    dict(type='PackPoseInputs'),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
