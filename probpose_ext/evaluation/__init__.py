@@ -1,0 +1,3 @@
+from .presence_metric import PresenceAccuracy
+
+__all__ = ['PresenceAccuracy']
