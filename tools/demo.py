@@ -29,6 +29,8 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 MODELS = {
     'heatmap': ('configs/synthpose/td-hm_vit-tiny_synthpose-128x96.py',
                 'heatmap baseline (ViT-tiny + HeatmapHead)'),
+    'probpose': ('configs/synthpose/probpose_vit-tiny_synthpose-128x96.py',
+                 'ProbPose (ViT-tiny + ProbMapHead)'),
 }
 
 
@@ -73,8 +75,31 @@ def _best_checkpoint(work_dir: str) -> str:
         return f.read().strip()
 
 
+def _last_checkpoint(work_dir: str):
+    path = osp.join(work_dir, 'last_checkpoint')
+    return open(path).read().strip() if osp.isfile(path) else None
+
+
+def _timed_training(work_dir: str, train) -> float:
+    """Run ``train`` and return the total training wall time of the run in
+    ``work_dir``: time spent now is added to earlier sessions' only if it
+    produced a new checkpoint (a resumed finished run adds nothing)."""
+    record = osp.join(work_dir, 'train_seconds.json')
+    total = json.load(open(record))['seconds'] if osp.isfile(record) else 0.
+    before = _last_checkpoint(work_dir)
+    start = time.time()
+    train()
+    if _last_checkpoint(work_dir) != before:
+        total += time.time() - start
+        with open(record, 'w') as f:
+            json.dump({'seconds': total}, f)
+    return total
+
+
 def run_model(name: str, args) -> dict:
     """Train (or resume) and evaluate one demo model."""
+    from mmengine.config import Config
+
     from probpose_ext.apis import test_main, train_main
     config, description = MODELS[name]
     config = osp.join(REPO, config)
@@ -84,14 +109,18 @@ def run_model(name: str, args) -> dict:
     data_opts = [
         f'{split}_dataloader.dataset.data_root={args.data_root}'
         for split in ('train', 'val', 'test')
-    ] + [
-        f'{split}_evaluator.ann_file={args.data_root}/annotations/'
-        'person_keypoints_val.json' for split in ('val', 'test')
-    ] + list(args.cfg_options)
-    start = time.time()
-    train_main([config, '--work-dir', work_dir, '--resume',
-                '--cfg-options', *data_opts])
-    train_time = time.time() - start
+    ]
+    ann_file = f'{args.data_root}/annotations/person_keypoints_val.json'
+    for split in ('val', 'test'):
+        # the COCO metric is the evaluator itself or the first of a list
+        evaluator = Config.fromfile(config)[f'{split}_evaluator']
+        key = '.0' if isinstance(evaluator, (list, tuple)) else ''
+        data_opts.append(f'{split}_evaluator{key}.ann_file={ann_file}')
+    data_opts += list(args.cfg_options)
+    train_time = _timed_training(
+        work_dir, lambda: train_main([config, '--work-dir', work_dir,
+                                      '--resume', '--cfg-options',
+                                      *data_opts]))
     checkpoint = _best_checkpoint(work_dir)
     out = osp.join(work_dir, 'test_metrics.json')
     metrics = test_main([config, checkpoint, '--work-dir', work_dir,
@@ -109,14 +138,17 @@ def main(argv=None):
     results = [run_model(name, args) for name in args.models]
 
     lines = [
-        '| model | SynthPose val AP | AP .5 | AR | wall time (train) |',
-        '|---|---|---|---|---|',
+        '| model | SynthPose val AP | AP .5 | AR | presence acc | '
+        'wall time (train) |',
+        '|---|---|---|---|---|---|',
     ]
     for r in results:
         m = r['metrics']
+        presence = (f"{m['presence/acc']:.3f}" if 'presence/acc' in m else
+                    '-')
         lines.append(
             f"| {r['description']} | {m['coco/AP']:.3f} | "
-            f"{m['coco/AP .5']:.3f} | {m['coco/AR']:.3f} | "
+            f"{m['coco/AP .5']:.3f} | {m['coco/AR']:.3f} | {presence} | "
             f"{r['train_seconds'] / 60:.1f} min |")
     table = '\n'.join(lines)
     with open(osp.join(args.work_dir, 'summary.md'), 'w') as f:
@@ -126,6 +158,9 @@ def main(argv=None):
     print('\n' + table)
     for r in results:
         print(f"SynthPose val AP ({r['model']}): {r['metrics']['coco/AP']:.3f}")
+        if 'presence/acc' in r['metrics']:
+            print(f"SynthPose val presence accuracy ({r['model']}): "
+                  f"{r['metrics']['presence/acc']:.3f}")
     return results
 
 

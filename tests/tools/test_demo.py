@@ -20,13 +20,23 @@ def test_demo_generates_trains_and_reports(tmp_path):
     proc = run_python(args)
     assert (data / 'annotations' / 'person_keypoints_val.json').is_file()
     summary = json.loads((work / 'summary.json').read_text())
-    assert [r['model'] for r in summary] == ['heatmap']
+    assert [r['model'] for r in summary] == ['heatmap', 'probpose']
     ap = summary[0]['metrics']['coco/AP']
     assert 0.0 <= ap <= 1.0
     assert f'SynthPose val AP (heatmap): {ap:.3f}' in proc.stdout
-    assert (work / 'heatmap' / 'test_metrics.json').is_file()
+    presence = summary[1]['metrics']['presence/acc']
+    assert 0.0 <= presence <= 1.0
+    assert (f'SynthPose val presence accuracy (probpose): {presence:.3f}'
+            in proc.stdout)
+    assert 'presence/acc' not in summary[0]['metrics']
+    for name in ('heatmap', 'probpose'):
+        assert (work / name / 'test_metrics.json').is_file()
     # a second run reuses data and the finished training (resume)
     again = run_python(args)
     assert 'SynthPose found at' in again.stdout
-    assert json.loads((work / 'summary.json').read_text())[0]['metrics'][
-        'coco/AP'] == ap
+    again_summary = json.loads((work / 'summary.json').read_text())
+    assert again_summary[0]['metrics']['coco/AP'] == ap
+    # resuming a finished run does not count as training time
+    assert [r['train_seconds'] for r in again_summary] == [
+        r['train_seconds'] for r in summary]
+    assert all(r['train_seconds'] > 0 for r in summary)

@@ -1,0 +1,44 @@
+# ProbPose on SynthPose at demo size: the heatmap baseline's backbone, neck,
+# schedule and data (td-hm_vit-tiny_synthpose-128x96.py) with the ProbPose
+# head (sparsemax maps, OKS-risk loss, expected-OKS decoding, presence /
+# visibility / quality branches) and crop augmentation, so `make demo`
+# compares both after the same training budget.
+_base_ = ['./td-hm_vit-tiny_synthpose-128x96.py']
+
+codec = dict(
+    type='ProbMap', input_size=(96, 128), heatmap_size=(24, 32),
+    kernel='instance', padding=1.25)
+
+model = dict(
+    head=dict(
+        _delete_=True,
+        type='ProbMapHead',
+        in_channels=192,
+        out_channels=17,
+        deconv_out_channels=[],
+        deconv_kernel_sizes=[],
+        final_layer=dict(kernel_size=3, padding=1),
+        temperature=0.5,
+        loss=dict(type='OKSRiskLoss', alpha=0.05),
+        decoder=codec))
+
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='RandomCropOut', prob=0.8, keep_ratio=(0.7, 0.9)),
+    dict(type='GetBBoxCenterScale'),
+    dict(type='RandomFlipRawVis', direction='horizontal'),
+    dict(type='RandomBBoxTransform', rotate_factor=30.0,
+         scale_factor=(0.8, 1.2)),
+    dict(type='TopdownAffine', input_size=codec['input_size'], use_udp=True),
+    dict(type='GenerateTarget', encoder=codec),
+    dict(type='PackPoseInputs'),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+
+# COCO AP plus the presence probability's in/out accuracy
+val_evaluator = [
+    dict(type='CocoMetric',
+         ann_file='data/synthpose/annotations/person_keypoints_val.json'),
+    dict(type='PresenceAccuracy', thr=0.5),
+]
+test_evaluator = val_evaluator
