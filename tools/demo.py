@@ -111,9 +111,10 @@ def run_model(name: str, args) -> dict:
         for split in ('train', 'val', 'test')
     ]
     ann_file = f'{args.data_root}/annotations/person_keypoints_val.json'
+    cfg = Config.fromfile(config)
     for split in ('val', 'test'):
         # the COCO metric is the evaluator itself or the first of a list
-        evaluator = Config.fromfile(config)[f'{split}_evaluator']
+        evaluator = cfg[f'{split}_evaluator']
         key = '.0' if isinstance(evaluator, (list, tuple)) else ''
         data_opts.append(f'{split}_evaluator{key}.ann_file={ann_file}')
     data_opts += list(args.cfg_options)

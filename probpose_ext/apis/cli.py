@@ -63,8 +63,7 @@ def _default_work_dir(config_path: str) -> str:
     return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
 
 
-def _enable_visualization(cfg: Config, args: argparse.Namespace,
-                          test_mode: bool) -> None:
+def _enable_visualization(cfg: Config, args: argparse.Namespace) -> None:
     if not (args.show or args.show_dir is not None):
         return
     if 'visualization' not in cfg.get('default_hooks', {}):
@@ -116,9 +115,8 @@ def _load_config(args: argparse.Namespace) -> Config:
     return cfg
 
 
-def _finish_config(cfg: Config, args: argparse.Namespace,
-                   test_mode: bool) -> Config:
-    _enable_visualization(cfg, args, test_mode)
+def _finish_config(cfg: Config, args: argparse.Namespace) -> Config:
+    _enable_visualization(cfg, args)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     if 'preprocess_cfg' in cfg:
@@ -170,7 +168,7 @@ def train_main(argv: Optional[List[str]] = None):
         cfg.resume, cfg.load_from = True, args.resume
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
-    cfg = _finish_config(cfg, args, test_mode=False)
+    cfg = _finish_config(cfg, args)
 
     runner = Runner.from_cfg(cfg)
     return runner.train()
@@ -198,7 +196,7 @@ def test_main(argv: Optional[List[str]] = None) -> dict:
         evaluators = cfg.test_evaluator
         cfg.test_evaluator = ([*evaluators, dump] if isinstance(
             evaluators, (list, tuple)) else [evaluators, dump])
-    cfg = _finish_config(cfg, args, test_mode=True)
+    cfg = _finish_config(cfg, args)
 
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
