@@ -40,25 +40,21 @@ Example:
     ...                          num_val=500, seed=0)
 """
 import colorsys
-import contextlib
 import dataclasses
 import functools
 import json
 import math
-import multiprocessing
 import os
-import shutil
-import signal
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import (Callable, Dict, Iterator, List, Optional, Sequence, Tuple,
-                    Union)
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
 from tqdm import tqdm
+
+from ..utils.atomic import atomic_output_dir, check_output_dir, worker_map
 
 __all__ = [
     'GENERATOR_VERSION', 'SynthPoseParams', 'Pose', 'Body', 'View', 'Texture',
@@ -1677,76 +1673,6 @@ def _render_task(task: Tuple) -> Tuple[str, int, List[Dict]]:
     return split, index, [_ann_to_json(a) for a in anns]
 
 
-def _worker_init() -> None:
-    """Pool initializer: Ctrl-C is handled by the parent only (it terminates
-    the pool and removes the temporary dir).
-
-    OpenCV's thread count is set to 1 in the *parent* before forking (see
-    :func:`_mapper`): calling ``cv2.setNumThreads`` in a forked child whose
-    parent has already used OpenCV's thread pool deadlocks the child.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-@contextlib.contextmanager
-def _mapper(workers: int) -> Iterator[Callable]:
-    """Yields an ordered ``imap(func, tasks)``: in-process for one worker,
-    otherwise a process pool (fork where available) that is terminated on
-    exit, also on errors and KeyboardInterrupt."""
-    if workers <= 1:
-        yield map
-        return
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context('fork' if 'fork' in methods else None)
-    threads = cv2.getNumThreads()
-    cv2.setNumThreads(1)  # inherited by the workers: one thread each
-    try:
-        with ctx.Pool(workers, initializer=_worker_init) as pool:
-            yield functools.partial(pool.imap, chunksize=8)
-    finally:
-        cv2.setNumThreads(threads)
-
-
-def _pid_alive(pid: int) -> bool:
-    if os.name != 'posix':
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    elif path.exists() or path.is_symlink():
-        path.unlink()
-
-
-def _cleanup_stale(out_dir: Path) -> None:
-    """Remove temporary siblings left by crashed runs (dead pids or ours).
-
-    ``OUT_DIR.old-<pid>`` leftovers are only removed when ``OUT_DIR``
-    exists (otherwise they may be the only copy of the data).
-    """
-    if not out_dir.parent.is_dir():
-        return
-    for kind in ('tmp', 'old'):
-        for path in out_dir.parent.glob(f'{out_dir.name}.{kind}-*'):
-            suffix = path.name[len(out_dir.name) + len(kind) + 2:]
-            if not suffix.isdigit():
-                continue
-            pid = int(suffix)
-            if pid != os.getpid() and _pid_alive(pid):
-                continue
-            if kind == 'old' and not out_dir.exists():
-                continue
-            _remove(path)
-
-
 def _check_args(num_train: int, num_val: int, seed: int,
                 img_size: Tuple[int, int], workers: Optional[int]) -> None:
     for name, value in (('num_train', num_train), ('num_val', num_val)):
@@ -1864,10 +1790,7 @@ def make_synthpose(out_dir: Union[str, os.PathLike],
     params.validate()
     img_size = (int(img_size[0]), int(img_size[1]))
     out_dir = Path(out_dir).expanduser().absolute()
-    if (out_dir.exists() or out_dir.is_symlink()) and not force:
-        raise FileExistsError(
-            f'{out_dir} already exists; pass force=True (CLI: --force) to '
-            'replace it')
+    check_output_dir(out_dir, force)
     workers = (os.cpu_count() or 1) if workers is None else int(workers)
 
     meta = load_coco_metainfo()
@@ -1876,12 +1799,8 @@ def make_synthpose(out_dir: Union[str, os.PathLike],
     counts = {'train': int(num_train), 'val': int(num_val)}
 
     start = time.perf_counter()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    _cleanup_stale(out_dir)
-    tmp = out_dir.with_name(f'{out_dir.name}.tmp-{os.getpid()}')
-    _remove(tmp)
-    try:
-        (tmp / 'annotations').mkdir(parents=True)
+    with atomic_output_dir(out_dir, force) as tmp:
+        (tmp / 'annotations').mkdir()
         tasks = []
         for split in SPLITS:
             (tmp / split).mkdir()
@@ -1889,7 +1808,7 @@ def make_synthpose(out_dir: Union[str, os.PathLike],
                        str(tmp / split / f'{i + 1:012d}.jpg'))
                       for i in range(counts[split])]
         records: Dict[str, List] = {s: [None] * counts[s] for s in SPLITS}
-        with _mapper(min(workers, len(tasks))) as imap, tqdm(
+        with worker_map(min(workers, len(tasks))) as imap, tqdm(
                 total=len(tasks),
                 desc='SynthPose',
                 unit='img',
@@ -1921,26 +1840,6 @@ def make_synthpose(out_dir: Union[str, os.PathLike],
                 img_dir=str(out_dir / split),
                 ann_file=str(out_dir / 'annotations' /
                              f'person_keypoints_{split}.json'))
-
-        if out_dir.exists() or out_dir.is_symlink():
-            if not force:
-                raise FileExistsError(
-                    f'{out_dir} appeared during generation; pass force=True '
-                    '(CLI: --force) to replace it')
-            old = out_dir.with_name(f'{out_dir.name}.old-{os.getpid()}')
-            _remove(old)
-            os.replace(out_dir, old)
-            try:
-                os.replace(tmp, out_dir)
-            except BaseException:
-                os.replace(old, out_dir)
-                raise
-            _remove(old)
-        else:
-            os.replace(tmp, out_dir)
-    except BaseException:
-        _remove(tmp)
-        raise
 
     splits = summary['splits']
     summary['num_images'] = sum(s['num_images'] for s in splits.values())
