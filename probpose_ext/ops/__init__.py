@@ -1,13 +1,19 @@
-"""Pure maths on tensors (no registry imports): sparsemax, OKS kernels,
-expected-OKS decoding and the OKS-risk loss."""
+"""Pure maths on tensors and arrays (no registry imports): sparsemax, OKS
+kernels, expected-OKS decoding, the OKS-risk loss, activation-window
+geometry and Ex-OKS."""
+from .ex_oks import ex_oks, ex_oks_matrix
 from .oks import (decode_expected_oks, expected_oks_map, oks,
                   oks_variance_authors, oks_variance_instance,
                   oks_variance_nominal)
 from .oks_risk import oks_risk, oks_risk_loss, oks_target_map, sobel_energy
 from .simplex import sparsemax
+from .windows import (activation_window, keypoint_domains, pad_to_contain,
+                      sq_distance_to_window_boundary)
 
 __all__ = [
     'sparsemax', 'oks', 'oks_variance_instance', 'oks_variance_nominal',
     'oks_variance_authors', 'expected_oks_map', 'decode_expected_oks',
-    'oks_target_map', 'oks_risk', 'sobel_energy', 'oks_risk_loss'
+    'oks_target_map', 'oks_risk', 'sobel_energy', 'oks_risk_loss', 'ex_oks',
+    'ex_oks_matrix', 'activation_window', 'pad_to_contain',
+    'sq_distance_to_window_boundary', 'keypoint_domains'
 ]
