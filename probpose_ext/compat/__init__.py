@@ -15,6 +15,11 @@ does not exist. The modules, with the upstream problem each one answers:
   hard-wired in mmengine 0.10.7).
 * :mod:`.visualizer`: numpy >= 1.25 deprecates (2.4 forbids) ``int()`` of a
   1-element array, used by mmpose 1.3's OpenCV visualiser.
+
+Not applied on import (opt-in, for tests and benchmarks only):
+
+* :mod:`.exococotools`: the authors' ``exococotools`` 1.0.0 imports its
+  extension under its pre-rename name ``ExCocotools``.
 """
 from typing import Dict
 
