@@ -1,5 +1,6 @@
-"""Datasets and transforms. The SynthPose generator lives in
-:mod:`probpose_ext.datasets.synthpose` (imported on demand: it needs no
+"""Datasets and transforms. The generators of SynthPose and CropCOCO live in
+:mod:`probpose_ext.datasets.synthpose` and
+:mod:`probpose_ext.datasets.cropcoco` (imported on demand: they need no
 registry)."""
 from . import transforms  # noqa: F401  (registers the transforms)
 from .cropcoco_dataset import CropCocoDataset
