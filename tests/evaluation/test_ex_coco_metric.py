@@ -183,3 +183,26 @@ def test_bad_arguments(kwargs, match):
 def test_misspelt_argument_is_refused():
     with pytest.raises(TypeError, match='presense_thr'):
         METRICS.build(dict(type='ExCocoMetric', presense_thr=0.5))
+
+
+def test_two_process_evaluation_equals_single_process(case, tmp_path):
+    """Results are gathered across ranks (gloo, CPU) before evaluation."""
+    import pickle
+
+    from ..conftest import REPO, run_python
+    gt, gt_file = case
+    samples = _samples(gt, seed=3)
+    samples_file = tmp_path / 'samples.pkl'
+    samples_file.write_bytes(pickle.dumps((META, samples)))
+    out = tmp_path / 'dist.json'
+    run_python([
+        '-m', 'torch.distributed.run', '--nproc_per_node=2',
+        '--master_port=29517',
+        REPO / 'tests' / 'evaluation' / '_dist_eval.py', gt_file,
+        samples_file, out
+    ], timeout=300)
+    got = json.loads(out.read_text())
+    assert got['world'] == 2
+    single = _evaluate(ExCocoMetric(ann_file=gt_file), samples)
+    assert got['metrics'] == single
+    assert 0 < single['coco/Ex_AP'] < 1
