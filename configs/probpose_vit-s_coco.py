@@ -40,4 +40,11 @@ train_pipeline = [
     dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs'),
 ]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+# CropCocoDataset keeps the raw CropCOCO visibility (v=3) for the codec when
+# training on CropCOCO; on COCO it behaves as CocoDataset
+train_dataloader = dict(
+    dataset=dict(type='CropCocoDataset', pipeline=train_pipeline))
+
+# MMPose's COCO statistics plus Ex-OKS / Ex-mAP (same ann_file as the base)
+val_evaluator = dict(type='ExCocoMetric')
+test_evaluator = val_evaluator

@@ -1,13 +1,19 @@
 """The main job on the embedded data (``make demo``).
 
-1. Generates SynthPose into ``data/synthpose`` if it is missing.
+1. Generates SynthPose into ``data/synthpose`` and SynthPose-Crop (the
+   CropCOCO generator applied to SynthPose val) into
+   ``data/synthpose_crop`` if they are missing.
 2. Trains each demo model with ``tools/train.py`` (resuming an interrupted
    or finished run in its work directory, so re-running is cheap).
-3. Evaluates the best checkpoint with ``tools/test.py`` and prints a table
-   of COCO AP and wall times (also written to ``work_dirs/demo/summary.md``
-   and ``summary.json``).
+3. Evaluates the best checkpoint with ``tools/test.py`` and ``ExCocoMetric``
+   on SynthPose val and on SynthPose-Crop val (COCO AP and Ex-AP; presence
+   threshold 0.5), then the in/out accuracy of ProbPose's presence vs the
+   baseline's heatmap confidence on SynthPose-Crop. Prints a table (also
+   written to ``work_dirs/demo/summary.md`` and ``summary.json``, with the
+   in/out plot ``inout.png``).
 
-    python tools/demo.py [--data-root data/synthpose] [--work-dir work_dirs/demo]
+    python tools/demo.py [--data-root data/synthpose]
+        [--crop-root data/synthpose_crop] [--work-dir work_dirs/demo]
         [--num-train 3000] [--num-val 500] [--models heatmap] [--retrain]
 """
 import argparse
@@ -37,6 +43,7 @@ MODELS = {
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--data-root', default='data/synthpose')
+    parser.add_argument('--crop-root', default='data/synthpose_crop')
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--num-train', type=int, default=3000)
     parser.add_argument('--num-val', type=int, default=500)
@@ -52,19 +59,34 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def ensure_data(data_root: str, num_train: int, num_val: int,
-                seed: int) -> None:
-    """Generate SynthPose unless a complete copy is already there."""
+def ensure_data(data_root: str, crop_root: str, num_train: int,
+                num_val: int, seed: int) -> None:
+    """Generate SynthPose and SynthPose-Crop unless complete copies are
+    already there."""
+    from probpose_ext.datasets.cropcoco import make_cropcoco
     from probpose_ext.datasets.synthpose import make_synthpose
     ann = osp.join(data_root, 'annotations', 'person_keypoints_val.json')
     if osp.isfile(ann):
         print(f'SynthPose found at {data_root}')
+    else:
+        print(f'Generating SynthPose ({num_train} train + {num_val} val '
+              f'images) into {data_root} ...')
+        start = time.time()
+        make_synthpose(data_root, num_train=num_train, num_val=num_val,
+                       seed=seed)
+        print(f'SynthPose generated in {time.time() - start:.0f} s')
+    if osp.isfile(osp.join(crop_root, 'annotations',
+                           'person_keypoints_val.json')):
+        print(f'SynthPose-Crop found at {crop_root}')
         return
-    print(f'Generating SynthPose ({num_train} train + {num_val} val images) '
-          f'into {data_root} ...')
-    start = time.time()
-    make_synthpose(data_root, num_train=num_train, num_val=num_val, seed=seed)
-    print(f'SynthPose generated in {time.time() - start:.0f} s')
+    print(f'Generating SynthPose-Crop from SynthPose val into {crop_root} '
+          '...')
+    summary = make_cropcoco(
+        osp.join(data_root, 'val'), ann, crop_root, split='val', seed=seed)
+    areas = ', '.join(f'{k} {v:.1f}%'
+                      for k, v in summary['areas_percent'].items())
+    print(f"SynthPose-Crop: {summary['num_images']} images, keypoints by "
+          f'area: {areas}')
 
 
 def _best_checkpoint(work_dir: str) -> str:
@@ -96,72 +118,130 @@ def _timed_training(work_dir: str, train) -> float:
     return total
 
 
+def _evaluator_key(cfg, split: str) -> str:
+    """Config key of the COCO metric: the evaluator or the first of a list."""
+    evaluator = cfg[f'{split}_evaluator']
+    return (f'{split}_evaluator.0'
+            if isinstance(evaluator, (list, tuple)) else f'{split}_evaluator')
+
+
+def _test_on(cfg, config, checkpoint, work_dir, root, tag, data_opts):
+    """``tools/test.py`` on the val split under ``root``; returns metrics
+    and the path of the dumped predictions."""
+    from probpose_ext.apis import test_main
+    ann_file = f'{root}/annotations/person_keypoints_val.json'
+    dump = osp.join(work_dir, f'preds_{tag}.pkl')
+    metrics = test_main([
+        config, checkpoint, '--work-dir', work_dir, '--out',
+        osp.join(work_dir, f'test_metrics_{tag}.json'), '--dump', dump,
+        '--cfg-options', *data_opts, f'test_dataloader.dataset.data_root={root}',
+        f'{_evaluator_key(cfg, "test")}.ann_file={ann_file}'
+    ])
+    return {k: float(v) for k, v in metrics.items()}, dump
+
+
 def run_model(name: str, args) -> dict:
-    """Train (or resume) and evaluate one demo model."""
+    """Train (or resume) one demo model and evaluate it on SynthPose val
+    and SynthPose-Crop val."""
     from mmengine.config import Config
 
-    from probpose_ext.apis import test_main, train_main
+    from probpose_ext.apis import train_main
     config, description = MODELS[name]
     config = osp.join(REPO, config)
     work_dir = osp.join(args.work_dir, name)
     if args.retrain and osp.isdir(work_dir):
         shutil.rmtree(work_dir)
+    cfg = Config.fromfile(config)
     data_opts = [
         f'{split}_dataloader.dataset.data_root={args.data_root}'
-        for split in ('train', 'val', 'test')
+        for split in ('train', 'val')
     ]
-    ann_file = f'{args.data_root}/annotations/person_keypoints_val.json'
-    cfg = Config.fromfile(config)
-    for split in ('val', 'test'):
-        # the COCO metric is the evaluator itself or the first of a list
-        evaluator = cfg[f'{split}_evaluator']
-        key = '.0' if isinstance(evaluator, (list, tuple)) else ''
-        data_opts.append(f'{split}_evaluator{key}.ann_file={ann_file}')
+    data_opts.append(
+        f'{_evaluator_key(cfg, "val")}.ann_file={args.data_root}/'
+        'annotations/person_keypoints_val.json')
     data_opts += list(args.cfg_options)
     train_time = _timed_training(
         work_dir, lambda: train_main([config, '--work-dir', work_dir,
                                       '--resume', '--cfg-options',
                                       *data_opts]))
     checkpoint = _best_checkpoint(work_dir)
-    out = osp.join(work_dir, 'test_metrics.json')
-    metrics = test_main([config, checkpoint, '--work-dir', work_dir,
-                         '--out', out, '--cfg-options', *data_opts])
+    metrics, _ = _test_on(cfg, config, checkpoint, work_dir, args.data_root,
+                          'synthpose', data_opts)
+    crop_metrics, crop_dump = _test_on(cfg, config, checkpoint, work_dir,
+                                       args.crop_root, 'synthpose_crop',
+                                       data_opts)
     return dict(
         model=name, description=description, config=osp.relpath(config, REPO),
         checkpoint=checkpoint, train_seconds=round(train_time, 1),
-        metrics={k: float(v) for k, v in metrics.items()})
+        metrics=metrics, crop_metrics=crop_metrics, crop_dump=crop_dump)
+
+
+def inout_analysis(results, work_dir: str) -> dict:
+    """In/out accuracy of each model on SynthPose-Crop (presence for
+    ProbPose, heatmap confidence for the baseline), the first model being
+    compared with the others. Writes ``inout.{png,md,json}``."""
+    from probpose_ext.analysis.inout import (accuracy_curves, inout_table,
+                                             load_inout, plot_inout,
+                                             summarize_inout)
+    curves = {}
+    for r in sorted(results, key=lambda r: r['model'] != 'probpose'):
+        labels, scores = load_inout(r['crop_dump'])
+        curves[r['model']] = accuracy_curves(labels, scores)
+    summary = summarize_inout(curves)
+    plot_inout(curves, osp.join(work_dir, 'inout.png'))
+    table = inout_table(summary)
+    with open(osp.join(work_dir, 'inout.md'), 'w') as f:
+        f.write(table + '\n')
+    with open(osp.join(work_dir, 'inout.json'), 'w') as f:
+        json.dump(summary, f, indent=2, default=float)
+    return dict(summary=summary, table=table)
+
+
+def _fmt(metrics: dict, key: str) -> str:
+    return f'{metrics[key]:.3f}' if key in metrics else '-'
 
 
 def main(argv=None):
     args = parse_args(argv)
     os.makedirs(args.work_dir, exist_ok=True)
-    ensure_data(args.data_root, args.num_train, args.num_val, args.seed)
+    ensure_data(args.data_root, args.crop_root, args.num_train,
+                args.num_val, args.seed)
     results = [run_model(name, args) for name in args.models]
+    inout = inout_analysis(results, args.work_dir)
 
     lines = [
-        '| model | SynthPose val AP | AP .5 | AR | presence acc | '
+        '| model | SynthPose val AP | Ex-AP | SynthPose-Crop val AP | '
+        'Ex-AP | Ex-AP (v=3) | in/out acc (Crop) | balanced | '
         'wall time (train) |',
-        '|---|---|---|---|---|---|',
+        '|---|---|---|---|---|---|---|---|---|',
     ]
     for r in results:
-        m = r['metrics']
-        presence = (f"{m['presence/acc']:.3f}" if 'presence/acc' in m else
-                    '-')
+        m, c = r['metrics'], r['crop_metrics']
+        io = inout['summary']['models'][r['model']]
         lines.append(
-            f"| {r['description']} | {m['coco/AP']:.3f} | "
-            f"{m['coco/AP .5']:.3f} | {m['coco/AR']:.3f} | {presence} | "
+            f"| {r['description']} | {_fmt(m, 'coco/AP')} | "
+            f"{_fmt(m, 'coco/Ex_AP')} | {_fmt(c, 'coco/AP')} | "
+            f"{_fmt(c, 'coco/Ex_AP')} | {_fmt(c, 'coco/Ex_AP (v=3)')} | "
+            f"{io['acc@0.5']:.3f} | {io['balanced_acc@0.5']:.3f} | "
             f"{r['train_seconds'] / 60:.1f} min |")
     table = '\n'.join(lines)
     with open(osp.join(args.work_dir, 'summary.md'), 'w') as f:
-        f.write(table + '\n')
+        f.write(table + '\n\nIn/out classification on SynthPose-Crop val '
+                '(presence vs heatmap confidence):\n\n' + inout['table'] +
+                '\n')
     with open(osp.join(args.work_dir, 'summary.json'), 'w') as f:
-        json.dump(results, f, indent=2)
-    print('\n' + table)
+        json.dump(dict(models=results, inout=inout['summary']), f, indent=2,
+                  default=float)
+    print('\n' + table + '\n\n' + inout['table'])
     for r in results:
-        print(f"SynthPose val AP ({r['model']}): {r['metrics']['coco/AP']:.3f}")
-        if 'presence/acc' in r['metrics']:
+        m, c = r['metrics'], r['crop_metrics']
+        print(f"SynthPose val AP ({r['model']}): {m['coco/AP']:.3f}, "
+              f"Ex-AP: {m['coco/Ex_AP']:.3f}")
+        print(f"SynthPose-Crop val AP ({r['model']}): {c['coco/AP']:.3f}, "
+              f"Ex-AP: {c['coco/Ex_AP']:.3f}")
+        if 'presence/acc' in m:
             print(f"SynthPose val presence accuracy ({r['model']}): "
-                  f"{r['metrics']['presence/acc']:.3f}")
+                  f"{m['presence/acc']:.3f}")
     return results
 
 

@@ -37,7 +37,7 @@ train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 
 # COCO AP plus the presence probability's in/out accuracy
 val_evaluator = [
-    dict(type='CocoMetric',
+    dict(type='ExCocoMetric',
          ann_file='data/synthpose/annotations/person_keypoints_val.json'),
     dict(type='PresenceAccuracy', thr=0.5),
 ]

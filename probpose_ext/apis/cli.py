@@ -191,12 +191,12 @@ def test_main(argv: Optional[List[str]] = None) -> dict:
 
     cfg = _load_config(args)
     cfg.load_from = args.checkpoint
-    if args.dump:
+    cfg = _finish_config(cfg, args)
+    if args.dump:  # after --cfg-options, which may address the evaluator
         dump = ConfigDict(type='DumpResults', out_file_path=args.dump)
         evaluators = cfg.test_evaluator
         cfg.test_evaluator = ([*evaluators, dump] if isinstance(
             evaluators, (list, tuple)) else [evaluators, dump])
-    cfg = _finish_config(cfg, args)
 
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
