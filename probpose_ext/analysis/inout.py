@@ -70,7 +70,16 @@ def _as_dict(value: Any) -> Mapping:
     return value
 
 
-def _load_samples(dump: Dump) -> List[Mapping]:
+def load_samples(dump: Dump) -> List[Mapping]:
+    """Data samples of a ``tools/test.py --dump`` pickle (or a list of
+    them), as mappings.
+
+    Args:
+        dump (str | PathLike | Sequence): Pickle path or samples.
+
+    Returns:
+        list[Mapping]: The samples.
+    """
     if isinstance(dump, (str, os.PathLike)):
         # imported lazily: pickle loading is MMEngine's fileio
         from mmengine.fileio import load
@@ -277,7 +286,7 @@ def load_inout(dump_path_or_list: Dump,
     if label_source not in LABEL_SOURCES:
         raise ValueError(f'label_source must be one of {LABEL_SOURCES}, '
                          f'got {label_source!r}')
-    samples = _load_samples(dump_path_or_list)
+    samples = load_samples(dump_path_or_list)
     if not samples:
         raise ValueError('the prediction dump is empty')
     ann_index = None if ann_file is None else _load_ann_index(ann_file)
