@@ -13,6 +13,7 @@ from probpose_ext.datasets import cropcoco as cc
 from probpose_ext.datasets.cropcoco import (CropCocoParams, crop_annotations,
                                             make_cropcoco)
 from tests.conftest import DATA, REPO, run_python
+from tests.datasets._failures import fail_after
 
 COCO_DIR = DATA / 'coco'
 COCO_ANN = COCO_DIR / 'test_coco.json'
@@ -469,16 +470,7 @@ def test_deterministic_and_independent_of_workers(generated, source,
 @pytest.mark.parametrize('exc', [RuntimeError, KeyboardInterrupt])
 def test_failure_leaves_nothing(source, tmp_path, monkeypatch, exc):
     out = tmp_path / 'out'
-    original = cc.choose_crop
-    calls = []
-
-    def failing(*args, **kwargs):
-        calls.append(1)
-        if len(calls) > 2:
-            raise exc('boom')
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(cc, 'choose_crop', failing)
+    calls = fail_after(monkeypatch, cc, 'choose_crop', 2, exc)
     with pytest.raises(exc):
         make_cropcoco(*source, out, workers=1, progress=False)
     assert len(calls) == 3

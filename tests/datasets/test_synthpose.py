@@ -13,6 +13,7 @@ import pytest
 
 from probpose_ext.datasets import synthpose as sp
 from probpose_ext.datasets.synthpose import SynthPoseParams, make_synthpose
+from tests.datasets._failures import fail_after
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CLI = REPO_ROOT / 'tools' / 'dataset_converters' / 'make_synthpose.py'
@@ -208,22 +209,13 @@ def test_render_image_deterministic(names):
 @pytest.mark.parametrize('exc', [RuntimeError, KeyboardInterrupt])
 def test_failure_leaves_nothing(tmp_path, monkeypatch, exc):
     out = tmp_path / 'data'
-    original = sp.render_image
-    calls = []
-
-    def failing(*args, **kwargs):
-        calls.append(1)
-        if len(calls) > 3:
-            raise exc('boom')
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(sp, 'render_image', failing)
+    calls = fail_after(monkeypatch, sp, 'render_image', 3, exc)
     with pytest.raises(exc):
         make_synthpose(out, num_train=8, num_val=2, workers=1, progress=False)
     assert len(calls) == 4
     assert not out.exists()
     assert _siblings(out) == []
-    monkeypatch.setattr(sp, 'render_image', original)
+    monkeypatch.undo()  # the next run completes
     summary = make_synthpose(
         out, num_train=4, num_val=2, workers=1, progress=False)
     assert summary['splits']['train']['num_images'] == 4

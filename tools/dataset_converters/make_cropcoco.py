@@ -12,17 +12,16 @@ The result can be used with MMPose's ``CocoDataset``
 ``OUT_DIR/annotations/summary_<split>.json``.
 """
 import argparse
-import importlib.util
 import sys
-from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
+
+from _generator_cli import (EXIT_EXISTS, add_run_args, ensure_importable,
+                            refuse_existing, run_generator)
 
 
 def _import_api() -> Tuple[Callable, type, tuple]:
-    """Import the API, adding the repository root to ``sys.path`` only when
-    ``probpose_ext`` is not importable (e.g. not installed)."""
-    if importlib.util.find_spec('probpose_ext') is None:
-        sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    """Import the API (see :func:`_generator_cli.ensure_importable`)."""
+    ensure_importable()
     from probpose_ext.datasets.cropcoco import CropCocoParams, make_cropcoco
     from probpose_ext.ops.windows import DOMAIN_DESCRIPTIONS
     return make_cropcoco, CropCocoParams, DOMAIN_DESCRIPTIONS
@@ -70,15 +69,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='activation-window padding (default: 1.25)')
     parser.add_argument(
         '--jpeg-quality', type=int, default=None, help='JPEG quality')
-    parser.add_argument(
-        '--workers',
-        type=int,
-        default=None,
-        help='number of processes (default: all CPUs)')
-    parser.add_argument(
-        '--force', action='store_true', help='replace OUT_DIR if it exists')
-    parser.add_argument(
-        '--no-progress', action='store_true', help='hide the progress bar')
+    add_run_args(parser)
     return parser.parse_args(argv)
 
 
@@ -160,37 +151,22 @@ def format_summary(summary: Dict, descriptions: Tuple[str, ...]) -> str:
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point; returns the exit code."""
     args = parse_args(argv)
-    out_dir = Path(args.out_dir)
-    if (out_dir.exists() or out_dir.is_symlink()) and not args.force:
-        # fail before the (slow) import of the package
-        print(
-            f'error: {out_dir} already exists; pass --force to replace it',
-            file=sys.stderr)
-        return 1
+    if refuse_existing(args.out_dir, args.force):
+        return EXIT_EXISTS  # before the (slow) import of the package
     make_cropcoco, CropCocoParams, descriptions = _import_api()
-    try:
-        summary = make_cropcoco(
-            args.img_dir,
-            args.ann_file,
-            args.out_dir,
-            split=args.split,
-            seed=args.seed,
-            params=CropCocoParams(**_params_kwargs(args)),
-            workers=args.workers,
-            force=args.force,
-            progress=not args.no_progress)
-    except FileExistsError as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 1
-    except (FileNotFoundError, ValueError, TypeError) as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print('interrupted; nothing was written', file=sys.stderr)
-        return 130
-    print(format_summary(summary, descriptions))
-    return 0
-
+    code, summary = run_generator(lambda: make_cropcoco(
+        args.img_dir,
+        args.ann_file,
+        args.out_dir,
+        split=args.split,
+        seed=args.seed,
+        params=CropCocoParams(**_params_kwargs(args)),
+        workers=args.workers,
+        force=args.force,
+        progress=not args.no_progress))
+    if summary is not None:
+        print(format_summary(summary, descriptions))
+    return code
 
 if __name__ == '__main__':
     sys.exit(main())

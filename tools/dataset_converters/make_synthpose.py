@@ -9,18 +9,17 @@ The result can be used with MMPose's ``CocoDataset``
 ``data_prefix=dict(img='val/')``).
 """
 import argparse
-import importlib.util
 import json
 import sys
-from pathlib import Path
 from typing import Callable, List, Optional
+
+from _generator_cli import (EXIT_EXISTS, add_run_args, ensure_importable,
+                            refuse_existing, run_generator)
 
 
 def _import_make_synthpose() -> Callable:
-    """Import the API, adding the repository root to ``sys.path`` only when
-    ``probpose_ext`` is not importable (e.g. not installed)."""
-    if importlib.util.find_spec('probpose_ext') is None:
-        sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    """Import the API (see :func:`_generator_cli.ensure_importable`)."""
+    ensure_importable()
     from probpose_ext.datasets.synthpose import make_synthpose
     return make_synthpose
 
@@ -43,51 +42,28 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         default=[256, 256],
         metavar=('W', 'H'),
         help='image size')
-    parser.add_argument(
-        '--workers',
-        type=int,
-        default=None,
-        help='number of processes (default: all CPUs)')
-    parser.add_argument(
-        '--force', action='store_true', help='replace OUT_DIR if it exists')
-    parser.add_argument(
-        '--no-progress', action='store_true', help='hide the progress bar')
+    add_run_args(parser)
     return parser.parse_args(argv)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point; returns the exit code."""
     args = parse_args(argv)
-    out_dir = Path(args.out_dir)
-    if (out_dir.exists() or out_dir.is_symlink()) and not args.force:
-        # fail before the (slow) import of the package
-        print(
-            f'error: {out_dir} already exists; pass --force to replace it',
-            file=sys.stderr)
-        return 1
+    if refuse_existing(args.out_dir, args.force):
+        return EXIT_EXISTS  # before the (slow) import of the package
     make_synthpose = _import_make_synthpose()
-    try:
-        summary = make_synthpose(
-            args.out_dir,
-            num_train=args.num_train,
-            num_val=args.num_val,
-            seed=args.seed,
-            img_size=tuple(args.img_size),
-            workers=args.workers,
-            force=args.force,
-            progress=not args.no_progress)
-    except FileExistsError as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 1
-    except (ValueError, TypeError) as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print('interrupted; nothing was written', file=sys.stderr)
-        return 130
-    print(json.dumps(summary, indent=2))
-    return 0
-
+    code, summary = run_generator(lambda: make_synthpose(
+        args.out_dir,
+        num_train=args.num_train,
+        num_val=args.num_val,
+        seed=args.seed,
+        img_size=tuple(args.img_size),
+        workers=args.workers,
+        force=args.force,
+        progress=not args.no_progress))
+    if summary is not None:
+        print(json.dumps(summary, indent=2))
+    return code
 
 if __name__ == '__main__':
     sys.exit(main())

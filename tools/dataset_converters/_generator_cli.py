@@ -1,0 +1,64 @@
+"""Command-line plumbing shared by the data generators' scripts
+(``make_synthpose.py``, ``make_cropcoco.py``).
+
+Deliberately free of ``probpose_ext`` imports, so a script can refuse an
+existing output directory before the (slow) import of the package.
+"""
+import argparse
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Callable, Dict, Optional, Tuple
+
+#: Exit codes: success, output exists, bad input, interrupted.
+EXIT_OK, EXIT_EXISTS, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def ensure_importable() -> None:
+    """Add the repository root to ``sys.path`` only when ``probpose_ext``
+    is not importable (e.g. not installed)."""
+    if importlib.util.find_spec('probpose_ext') is None:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+
+def add_run_args(parser: argparse.ArgumentParser) -> None:
+    """``--workers``, ``--force`` and ``--no-progress``."""
+    parser.add_argument(
+        '--workers',
+        type=int,
+        default=None,
+        help='number of processes (default: all CPUs)')
+    parser.add_argument(
+        '--force', action='store_true', help='replace OUT_DIR if it exists')
+    parser.add_argument(
+        '--no-progress', action='store_true', help='hide the progress bar')
+
+
+def refuse_existing(out_dir: str, force: bool) -> bool:
+    """Print an error and return True if ``out_dir`` exists and not
+    ``force``."""
+    path = Path(out_dir)
+    if (path.exists() or path.is_symlink()) and not force:
+        print(f'error: {path} already exists; pass --force to replace it',
+              file=sys.stderr)
+        return True
+    return False
+
+
+def run_generator(generate: Callable[[], Dict]) -> Tuple[int, Optional[Dict]]:
+    """Call ``generate`` and map its failures to exit codes.
+
+    Returns:
+        tuple: ``(exit code, summary or None)``.
+    """
+    try:
+        return EXIT_OK, generate()
+    except FileExistsError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return EXIT_EXISTS, None
+    except (FileNotFoundError, ValueError, TypeError) as e:
+        print(f'error: {e}', file=sys.stderr)
+        return EXIT_BAD_INPUT, None
+    except KeyboardInterrupt:
+        print('interrupted; nothing was written', file=sys.stderr)
+        return EXIT_INTERRUPTED, None
