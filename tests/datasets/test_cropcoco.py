@@ -1,6 +1,5 @@
 """Tests of the CropCOCO generator (``probpose_ext.datasets.cropcoco``)."""
 import dataclasses
-import hashlib
 import json
 from pathlib import Path
 from typing import Dict, List, Tuple
@@ -13,7 +12,8 @@ from probpose_ext.datasets import cropcoco as cc
 from probpose_ext.datasets.cropcoco import (CropCocoParams, crop_annotations,
                                             make_cropcoco)
 from tests.conftest import DATA, REPO, run_python
-from tests.datasets._failures import fail_after
+from tests.datasets._generator_checks import (fail_after, file_hashes,
+                                              tmp_siblings)
 
 COCO_DIR = DATA / 'coco'
 COCO_ANN = COCO_DIR / 'test_coco.json'
@@ -21,19 +21,6 @@ CLI = REPO / 'tools' / 'dataset_converters' / 'make_cropcoco.py'
 K = 17
 #: permissive parameters: keep everybody with some bbox left
 KEEP_ALL = CropCocoParams(min_visible_frac=0.0, min_keypoints_in_image=0)
-
-
-def _hashes(root: Path) -> Dict[str, str]:
-    """Relative path -> sha256 of every file under ``root``."""
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob('*')) if p.is_file()
-    }
-
-
-def _siblings(out_dir: Path) -> list:
-    return sorted(p.name for p in out_dir.parent.iterdir()
-                  if p.name.startswith(out_dir.name + '.'))
 
 
 def _load(out: Path, split: str = 'val') -> Dict:
@@ -350,7 +337,7 @@ def test_choose_crop_fallback():
 def test_layout_and_images(generated, source):
     out, summary = generated
     img_dir, ann_file = source
-    assert _siblings(out) == []
+    assert tmp_siblings(out) == []
     coco = _load(out)
     files = sorted(str(p.relative_to(out)) for p in out.rglob('*')
                    if p.is_file())
@@ -455,16 +442,16 @@ def test_summary_consistent_with_json(generated, source):
 def test_deterministic_and_independent_of_workers(generated, source,
                                                   tmp_path):
     out, _ = generated
-    reference = _hashes(out)
+    reference = file_hashes(out)
     make_cropcoco(*source, tmp_path / 'w1', seed=0, workers=1,
                   progress=False)
-    assert _hashes(tmp_path / 'w1') == reference
+    assert file_hashes(tmp_path / 'w1') == reference
     make_cropcoco(*source, tmp_path / 's1', seed=1, workers=2,
                   progress=False)
     crops = {i['id']: i['crop_box'] for i in _load(out)['images']}
     other = {i['id']: i['crop_box'] for i in _load(tmp_path / 's1')['images']}
     assert sum(crops[k] != other.get(k) for k in crops) >= 3
-    assert _hashes(tmp_path / 's1') != reference
+    assert file_hashes(tmp_path / 's1') != reference
 
 
 @pytest.mark.parametrize('exc', [RuntimeError, KeyboardInterrupt])
@@ -475,7 +462,7 @@ def test_failure_leaves_nothing(source, tmp_path, monkeypatch, exc):
         make_cropcoco(*source, out, workers=1, progress=False)
     assert len(calls) == 3
     assert not out.exists()
-    assert _siblings(out) == []
+    assert tmp_siblings(out) == []
 
 
 def test_existing_dir_and_force(source, tmp_path):
@@ -489,7 +476,7 @@ def test_existing_dir_and_force(source, tmp_path):
                   progress=False)
     assert not (out / 'marker.txt').exists()
     assert _load(out)['info']['seed'] == 3
-    assert _siblings(out) == []
+    assert tmp_siblings(out) == []
 
 
 @pytest.mark.parametrize(
@@ -516,7 +503,7 @@ def test_argument_validation(source, tmp_path, kwargs, exc, match):
     out = tmp_path / 'out'
     with pytest.raises(exc, match=match):
         make_cropcoco(*source, out, progress=False, **kwargs)
-    assert not out.exists() and _siblings(out) == []
+    assert not out.exists() and tmp_siblings(out) == []
 
 
 def test_missing_inputs_name_the_path(source, tmp_path):
@@ -539,7 +526,7 @@ def test_missing_inputs_name_the_path(source, tmp_path):
     bad.write_text('{"images": []}')
     with pytest.raises(ValueError, match='COCO'):
         make_cropcoco(img_dir, bad, out, workers=1, progress=False)
-    assert not out.exists() and _siblings(out) == []
+    assert not out.exists() and tmp_siblings(out) == []
 
 
 # ---------------------------------------------------------------------------

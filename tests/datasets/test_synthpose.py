@@ -1,37 +1,23 @@
 """Tests of the SynthPose synthetic data set generator."""
 import dataclasses
-import hashlib
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict
 
 import numpy as np
 import pytest
 
 from probpose_ext.datasets import synthpose as sp
 from probpose_ext.datasets.synthpose import SynthPoseParams, make_synthpose
-from tests.datasets._failures import fail_after
+from tests.datasets._generator_checks import (fail_after, file_hashes,
+                                              tmp_siblings)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CLI = REPO_ROOT / 'tools' / 'dataset_converters' / 'make_synthpose.py'
 NUM_TRAIN, NUM_VAL = 12, 6
 SMALL = (128, 128)
-
-
-def _hashes(root: Path) -> Dict[str, str]:
-    """Relative path -> sha256 of every file under ``root``."""
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob('*')) if p.is_file()
-    }
-
-
-def _siblings(out_dir: Path) -> list:
-    return sorted(p.name for p in out_dir.parent.iterdir()
-                  if p.name.startswith(out_dir.name + '.'))
 
 
 @pytest.fixture(scope='module')
@@ -74,7 +60,7 @@ def test_layout_and_summary(dataset):
         assert files == [f'{i:012d}.jpg' for i in range(1, num + 1)]
         assert (dataset / 'annotations' /
                 f'person_keypoints_{split}.json').is_file()
-    assert _siblings(dataset) == []
+    assert tmp_siblings(dataset) == []
 
 
 @pytest.mark.parametrize('split', ['train', 'val'])
@@ -178,15 +164,15 @@ def test_loads_with_mmpose_coco_dataset(dataset):
 # Determinism and atomicity
 # ---------------------------------------------------------------------------
 def test_deterministic_and_independent_of_workers(dataset, tmp_path):
-    reference = _hashes(dataset)
+    reference = file_hashes(dataset)
     assert len(reference) == NUM_TRAIN + NUM_VAL + 2
     kwargs = dict(num_train=NUM_TRAIN, num_val=NUM_VAL, progress=False)
     make_synthpose(tmp_path / 'same1', seed=0, workers=1, **kwargs)
-    assert _hashes(tmp_path / 'same1') == reference
+    assert file_hashes(tmp_path / 'same1') == reference
     make_synthpose(tmp_path / 'same2', seed=0, workers=2, **kwargs)
-    assert _hashes(tmp_path / 'same2') == reference
+    assert file_hashes(tmp_path / 'same2') == reference
     make_synthpose(tmp_path / 'other', seed=1, workers=2, **kwargs)
-    other = _hashes(tmp_path / 'other')
+    other = file_hashes(tmp_path / 'other')
     assert other.keys() == reference.keys()
     assert all(other[k] != reference[k] for k in reference)
 
@@ -214,13 +200,13 @@ def test_failure_leaves_nothing(tmp_path, monkeypatch, exc):
         make_synthpose(out, num_train=8, num_val=2, workers=1, progress=False)
     assert len(calls) == 4
     assert not out.exists()
-    assert _siblings(out) == []
+    assert tmp_siblings(out) == []
     monkeypatch.undo()  # the next run completes
     summary = make_synthpose(
         out, num_train=4, num_val=2, workers=1, progress=False)
     assert summary['splits']['train']['num_images'] == 4
     assert (out / 'annotations' / 'person_keypoints_val.json').is_file()
-    assert _siblings(out) == []
+    assert tmp_siblings(out) == []
 
 
 def test_existing_dir_and_force(tmp_path):
@@ -235,7 +221,7 @@ def test_existing_dir_and_force(tmp_path):
     assert summary['splits']['train']['num_images'] == 5
     assert not (out / 'marker.txt').exists()
     assert len(list((out / 'train').iterdir())) == 5
-    assert _siblings(out) == []
+    assert tmp_siblings(out) == []
 
 
 def test_stale_temp_dirs_are_removed(tmp_path):
@@ -268,7 +254,7 @@ def test_argument_validation(tmp_path, kwargs, exc):
     with pytest.raises(exc):
         make_synthpose(out, **kwargs)
     assert not out.exists()
-    assert _siblings(out) == []
+    assert tmp_siblings(out) == []
 
 
 # ---------------------------------------------------------------------------
