@@ -1,0 +1,91 @@
+"""Speed and memory of probpose_ext against the baselines users would
+otherwise use, measured in one process run.
+
+    python benchmarks/run.py [--only decode sparsemax eval head] [--quick]
+        [--threads 1] [--out work_dirs/bench]
+
+Prints a table of medians, quartiles, peak memory and time ratios per group
+(the first row of a group is ours, the others the named baselines), checks
+the speed targets and writes ``results.md`` / ``results.json`` to ``--out``.
+Each ``benchmarks/bench_<name>.py`` defines ``build(quick) -> (cases,
+targets)``.
+"""
+import argparse
+import datetime
+import importlib
+import json
+import os
+import os.path as osp
+import platform
+import sys
+
+HERE = osp.dirname(osp.abspath(__file__))
+sys.path.insert(0, HERE)
+try:
+    import probpose_ext  # noqa: F401
+except ImportError:  # running from a source checkout without installing
+    sys.path.insert(0, osp.dirname(HERE))
+
+from _harness import check_targets, markdown, time_case  # noqa: E402
+
+BENCHMARKS = ('decode', 'sparsemax', 'eval', 'head')
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--only', nargs='+', choices=BENCHMARKS,
+                        default=list(BENCHMARKS))
+    parser.add_argument('--quick', action='store_true',
+                        help='small sizes and few repeats (a smoke run)')
+    parser.add_argument('--threads', type=int, default=1,
+                        help='torch intra-op threads (default 1: the '
+                        'baselines are single-threaded)')
+    parser.add_argument('--no-memory', action='store_true',
+                        help='skip the peak-memory measurement')
+    parser.add_argument('--out', default='work_dirs/bench')
+    return parser.parse_args(argv)
+
+
+def machine() -> dict:
+    import torch
+    return dict(
+        date=datetime.date.today().isoformat(), python=platform.python_version(),
+        torch=torch.__version__, cpu=platform.processor() or platform.machine(),
+        cpu_count=os.cpu_count(), torch_threads=torch.get_num_threads(),
+        cuda=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    import torch
+    torch.set_num_threads(args.threads)
+    results, checks = [], []
+    for name in args.only:
+        module = importlib.import_module(f'bench_{name}')
+        cases, targets = module.build(args.quick)
+        group_results = []
+        for case in cases:
+            print(f'[{name}] {case.group} / {case.name} ...', flush=True)
+            group_results.append(
+                time_case(case, measure_memory=not args.no_memory))
+        results += group_results
+        checks += check_targets(group_results, targets)
+    info = machine()
+    table = markdown(results, checks)
+    header = (f"Measured {info['date']} on {info['cpu_count']} CPU cores "
+              f"({info['cpu']}), torch {info['torch']} with "
+              f"{info['torch_threads']} thread(s)"
+              + (f", GPU {info['cuda']}" if info['cuda'] else '') + '.')
+    print('\n' + header + '\n\n' + table)
+    os.makedirs(args.out, exist_ok=True)
+    with open(osp.join(args.out, 'results.md'), 'w') as f:
+        f.write(header + '\n\n' + table + '\n')
+    with open(osp.join(args.out, 'results.json'), 'w') as f:
+        json.dump(dict(machine=info, quick=args.quick,
+                       results=[vars(r) for r in results], targets=checks),
+                  f, indent=2)
+    return 0 if all(c['met'] for c in checks) else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
