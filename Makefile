@@ -7,8 +7,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.probpose-installed
 PIP := $(PY) -m pip --disable-pip-version-check
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
-.PHONY: install demo test lock clean
+.PHONY: install demo test bench lock clean
 
 install: $(STAMP)
 
@@ -28,6 +29,10 @@ demo: install
 
 test: install
 	$(PY) -m pytest -q $(PYTEST_ARGS) tests
+
+# speed and memory against the baselines (benchmarks/run.py --help)
+bench: install
+	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
 # Refresh constraints.txt from the current venv (after changing requirements).
 lock: install

@@ -15,8 +15,12 @@ from ._coco_cases import (K, SIGMAS, load_coco, random_case, write_case,
                           xtcocotools_stats)
 from .test_ex_cocoeval import ours
 
-# as a dataset's meta: MMPose's COCO datasets add the GT categories
-META = dict(load_metainfo(), CLASSES=[dict(id=1, name='person')])
+# as a dataset's meta: MMPose's COCO datasets add the GT categories. A
+# unique dataset name: a metric without ann_file otherwise loads the
+# annotation file that the last dataset named 'coco' registered in
+# MMEngine's MessageHub (MMPose's behaviour), e.g. one of another test
+META = dict(load_metainfo(), CLASSES=[dict(id=1, name='person')],
+            dataset_name='ex_coco_metric_test')
 
 
 def _samples(gt: dict, seed: int = 0, presence_field='keypoint_presence',
