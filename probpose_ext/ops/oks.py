@@ -19,11 +19,15 @@ the kernel is separable the convolution is computed exactly, without any
 truncation, as ``Gy @ P @ Gx^T`` where ``G[i, j] = exp(-(i - j)^2 / (2 v))``;
 values outside the map count as zero probability. The expected-OKS decoder
 (the Bayes decision for the OKS metric) predicts the arg-max of that map and
-refines it by one Newton step per axis.
+refines it by one Newton step per axis. Sparsemax maps are zero outside a
+small support, and the arg-max provably lies in the bounding box of that
+support, so :func:`decode_expected_oks` evaluates the map only on a window
+around it (exactly, see its docstring).
 
 All functions are pure PyTorch, vectorised over instances and keypoints, and
 run on any device in float32 or float64.
 """
+import math
 from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -35,6 +39,15 @@ ArrayLike = Union[Tensor, np.ndarray, Sequence[float], float]
 #: Ratio of the keypoint-annotated object area to its bounding-box area that
 #: is assumed for a nominal instance (``area = 0.53 * bbox_w * bbox_h``).
 NOMINAL_AREA_RATIO = 0.53
+
+#: Side of the smallest support window of :func:`decode_expected_oks`; maps
+#: are grouped by the longer side of their window, in groups of sides up to
+#: ``_WINDOW_SIDE * 2^i`` pixels.
+_WINDOW_SIDE = 8
+
+#: A group of maps whose common window would cover more than this fraction
+#: of the map is decoded densely (the whole map is the window).
+_DENSE_FRACTION = 0.5
 
 
 def _float_tensor(x: ArrayLike,
@@ -213,6 +226,43 @@ def gaussian_oks_matrix(size: int, variance: ArrayLike) -> Tensor:
     return torch.exp(-sq_dist / (2 * var))
 
 
+def _check_variance(variance: ArrayLike, n: int, k: int, dtype: torch.dtype,
+                    device: torch.device) -> Tensor:
+    """Convert OKS variances to a tensor broadcastable to (N, K).
+
+    Args:
+        variance (Tensor | np.ndarray | Sequence[float] | float): OKS
+            variances, broadcastable to (N, K).
+        n (int): Instance number N.
+        k (int): Keypoint number K.
+        dtype (torch.dtype): Target dtype.
+        device (torch.device): Target device.
+
+    Returns:
+        Tensor: The variances, un-expanded (at most 2 dimensions).
+    """
+    var = _float_tensor(variance, dtype, device)
+    if var.dim() > 2:
+        raise ValueError('variance must be broadcastable to (N, K) = '
+                         f'{(n, k)}, got {tuple(var.shape)}')
+    try:
+        torch.broadcast_shapes(var.shape, (n, k))
+    except RuntimeError:
+        raise ValueError('variance must be broadcastable to (N, K) = '
+                         f'{(n, k)}, got {tuple(var.shape)}') from None
+    return var
+
+
+def _check_prob(prob: Tensor) -> Tensor:
+    """Check that ``prob`` is (N, K, H, W) and make it floating."""
+    if prob.dim() != 4:
+        raise ValueError(
+            f'prob must have shape (N, K, H, W), got {tuple(prob.shape)}')
+    if not prob.is_floating_point():
+        prob = prob.to(torch.get_default_dtype())
+    return prob
+
+
 def expected_oks_map(prob: Tensor, variance: ArrayLike) -> Tensor:
     """Expected OKS of predicting each heatmap pixel.
 
@@ -238,21 +288,9 @@ def expected_oks_map(prob: Tensor, variance: ArrayLike) -> Tensor:
     Returns:
         Tensor: The expected OKS maps in shape (N, K, H, W).
     """
-    if prob.dim() != 4:
-        raise ValueError(
-            f'prob must have shape (N, K, H, W), got {tuple(prob.shape)}')
-    if not prob.is_floating_point():
-        prob = prob.to(torch.get_default_dtype())
+    prob = _check_prob(prob)
     n, k, h, w = prob.shape
-    var = _float_tensor(variance, prob.dtype, prob.device)
-    if var.dim() > 2:
-        raise ValueError('variance must be broadcastable to (N, K) = '
-                         f'{(n, k)}, got {tuple(var.shape)}')
-    try:
-        torch.broadcast_shapes(var.shape, (n, k))
-    except RuntimeError:
-        raise ValueError('variance must be broadcastable to (N, K) = '
-                         f'{(n, k)}, got {tuple(var.shape)}') from None
+    var = _check_variance(variance, n, k, prob.dtype, prob.device)
     # kernels keep the (un-expanded) shape of the variance, matmul broadcasts
     gy = gaussian_oks_matrix(h, var)  # (..., H, H)
     gx = gaussian_oks_matrix(w, var)  # (..., W, W), symmetric
@@ -352,6 +390,139 @@ def argmax_newton_refine(score_map: Tensor) -> Tuple[Tensor, Tensor]:
     return keypoints, scores
 
 
+def _extent(mask: Tensor, empty: Tensor) -> Tuple[Tensor, Tensor]:
+    """First and last index of the true entries along the last dimension.
+
+    Args:
+        mask (Tensor): Boolean tensor in shape (M, L).
+        empty (Tensor): Boolean tensor in shape (M, ), true exactly for the
+            rows of ``mask`` without a true entry.
+
+    Returns:
+        tuple: First and last indices in shape (M, ), int64; both 0 for rows
+        without a true entry.
+    """
+    as_uint8 = mask.view(torch.uint8)  # free reinterpretation of bool
+    # argmax returns the first maximal index
+    first = as_uint8.argmax(dim=-1)
+    last = (mask.shape[-1] - 1) - as_uint8.flip(-1).argmax(dim=-1)
+    return first, last.masked_fill(empty, 0)
+
+
+def _grow(lo: Tensor, hi: Tensor, size: int) -> Tuple[Tensor, Tensor]:
+    """Start and length of the range ``lo..hi`` grown by one on each side
+    and clamped to ``0..size-1``."""
+    start = (lo - 1).clamp_min(0)
+    return start, (hi + 1).clamp_max(size - 1) - start + 1
+
+
+def _rows(rows2d: Tensor, idx: Tensor, start: Tensor, count: int,
+          h: int) -> Tensor:
+    """Rows ``start..start+count-1`` of the maps ``idx``.
+
+    Args:
+        rows2d (Tensor): All maps as rows in shape (M * H, W).
+        idx (Tensor): Map indices in shape (B, ).
+        start (Tensor): First row per map in shape (B, ), at most
+            ``H - count``.
+        count (int): Number of rows.
+        h (int): Map height H.
+
+    Returns:
+        Tensor: The rows in shape (B, count, W).
+    """
+    rows = (idx * h + start)[:, None] + torch.arange(count,
+                                                     device=idx.device)
+    return rows2d.index_select(0, rows.reshape(-1)).reshape(
+        idx.shape[0], count, rows2d.shape[1])
+
+
+def _window_kernels(size: int, var: Tensor) -> Tensor:
+    """:func:`gaussian_oks_matrix` for windows, without its tiny entries.
+
+    The kernel is evaluated once per distance and spread into the Toeplitz
+    matrices. Entries below ``eps^2`` (``d^2 / (2 v) > -2 log(eps)``) are
+    set to 0 instead of being computed: ``exp`` and matrix products are tens
+    of times slower on CPU where values underflow or become denormal. The
+    other entries are computed exactly as :func:`gaussian_oks_matrix` does
+    (the same floating-point operations). The expected OKS changes by at
+    most ``eps^2`` times the map's mass, far below rounding at any candidate
+    maximum (at least the largest probability of the map).
+
+    Args:
+        size (int): Window side L.
+        var (Tensor): Variances in shape (B, ).
+
+    Returns:
+        Tensor: Kernel matrices in shape (B, L, L).
+    """
+    idx = torch.arange(size, device=var.device)
+    dist = idx.to(var.dtype)
+    var = var.clamp_min(torch.finfo(var.dtype).tiny)[:, None]
+    expo = dist**2 / (2 * var)  # (B, L): the kernel at distances 0..L-1
+    cut = -2 * math.log(torch.finfo(var.dtype).eps)
+    profile = torch.exp(-expo.clamp_max(cut)).masked_fill(expo > cut, 0.)
+    # Toeplitz: entry (i, j) is the profile at |i - j|
+    at = (idx[:, None] - idx[None, :]).abs().reshape(-1)
+    return profile.index_select(1, at).reshape(-1, size, size)
+
+
+def _decode_windows(slab: Tensor, var: Tensor, sy: Tensor, sx: Tensor,
+                    win_w: int) -> Tuple[Tensor, Tensor]:
+    """Expected-OKS decoding of maps on windows.
+
+    The window of each map holds the rows of ``slab`` and the ``win_w``
+    columns from ``sx``; it must contain the map's whole support and its
+    arg-max (see :func:`decode_expected_oks`), so the expected OKS on it is
+    exact. The kernel only depends on pixel differences, so the kernel
+    matrices of a window are those of a map of the window's size, wherever
+    the window is.
+
+    Note:
+        - map number: B
+        - heatmap width: W
+        - window height and width: Hb, Wb
+
+    Args:
+        slab (Tensor): Rows ``sy..sy+Hb-1`` of each map in shape (B, Hb, W).
+        var (Tensor): OKS variances in shape (B, ).
+        sy (Tensor): First row of each window in the map in shape (B, ).
+        sx (Tensor): First column of each window, at most ``W - win_w``, in
+            shape (B, ).
+        win_w (int): Window width Wb.
+
+    Returns:
+        tuple:
+        - keypoints (Tensor): Refined locations ``(x, y)`` in map pixels in
+          shape (B, 2).
+        - scores (Tensor): Expected OKS at the integer arg-max in shape
+          (B, ).
+    """
+    b, win_h, w = slab.shape
+    if win_w < w:
+        cols = sx[:, None, None] + torch.arange(win_w, device=sx.device)
+        windows = slab.gather(2, cols.expand(b, win_h, win_w))
+    else:
+        windows = slab
+    gy = _window_kernels(win_h, var)  # (B, Hb, Hb)
+    # (B, Wb, Wb), symmetric
+    gx = gy if win_w == win_h else _window_kernels(win_w, var)
+    eoks = torch.matmul(torch.matmul(gy, windows), gx).reshape(
+        b, win_h * win_w)
+    # argmax_newton_refine with both axes at once (the same arithmetic)
+    scores, j = eoks.max(dim=-1)  # the first maximal index
+    ys = torch.div(j, win_w, rounding_mode='floor')
+    pos = torch.stack([j - ys * win_w, ys], dim=-1)  # (B, 2): x, y
+    valid = (pos > 0) & (pos < torch.tensor([win_w - 1, win_h - 1],
+                                            device=j.device))
+    strides = torch.tensor([1, win_w, -1, -win_w], device=j.device)
+    # values at x - 1, y - 1, x + 1, y + 1 (clamped where not valid)
+    near = eoks.gather(1, (j[:, None] - strides).clamp(0, win_h * win_w - 1))
+    step = newton_step_1d(near[:, :2], scores[:, None], near[:, 2:], valid)
+    offset = torch.stack([sx, sy], dim=-1)
+    return (pos + offset).to(eoks.dtype) + step, scores
+
+
 def decode_expected_oks(prob: Tensor,
                         variance: ArrayLike) -> Tuple[Tensor, Tensor]:
     """Expected-OKS decoding of probability maps.
@@ -362,6 +533,60 @@ def decode_expected_oks(prob: Tensor,
     (:func:`argmax_newton_refine`). A narrow kernel (small variance, e.g.
     face keypoints) favours the highest probability peak, a wide kernel
     (body keypoints) the mode with the largest mass around it.
+
+    The result is that of ``argmax_newton_refine(expected_oks_map(prob,
+    variance))`` (the dense computation), but the expected OKS is evaluated
+    only near the support of each map; sparsemax maps are exactly zero
+    elsewhere.
+
+    **Claim.** Let ``P >= 0`` have a non-empty support ``S`` with bounding box
+    ``[xa, xb] x [ya, yb]`` and let ``v > 0``. Every maximiser over the grid
+    of ``E(x, y) = sum_{(x', y') in S} P(x', y') g(x - x') g(y - y')``, with
+    ``g(d) = exp(-d^2 / (2 v))``, lies in the bounding box.
+
+    *Proof.* Let ``x < xa``. For every ``x'`` of the support,
+    ``|x + 1 - x'| < |x - x'|`` (both points are left of ``x'``), so
+    ``g(x + 1 - x') > g(x - x')``; all weights ``P(x', y') g(y - y')`` are
+    positive, hence ``E(x + 1, y) > E(x, y)``. Moving right one pixel at a
+    time, ``E(x, y) < E(xa, y)``. The same holds right of ``xb`` and, in
+    ``y``, above ``ya`` and below ``yb``; the axes are independent (a move
+    in ``x`` leaves the ``y`` factors unchanged). So every grid point
+    outside the box is strictly beaten by its projection onto the box. For
+    ``v = 0`` the kernel is the identity, ``E = P``, and the claim is
+    immediate. QED.
+
+    Hence each map's arg-max is found on a window containing its support
+    box grown by one pixel (clamped to the map), which also holds the
+    neighbours of the Newton step: the arg-max is on the window's border
+    only where it is on the map's border, so the step is the same. On a
+    window containing the support the expected OKS is exact, not truncated
+    (all probability mass is inside), and the kernel matrices only depend
+    on the window size and the variance. Ties still go to the first index
+    in row-major order of the full map: the window is a rectangle of the map
+    holding all maximisers. Finding the boxes costs two passes over the maps
+    (row sums, and the minimum to check the input) plus the column sums of
+    the rows holding support. The maps are grouped by the longer side of
+    their grown box (up to 8, 16, 32, ... pixels; windows are at least
+    8 x 8); each group is processed at once, with batched matrix products,
+    on a common window, the size of the group's largest box. No Python loop
+    runs over maps or keypoints, only over the few groups. Kernel entries
+    below ``eps^2`` are dropped (they would underflow, which is slow on
+    CPU); this changes the expected OKS by at most ``eps^2`` times the
+    map's mass.
+
+    The whole map is the window (the dense computation) for groups whose
+    window would cover more than half of the map and for maps whose kernel
+    is so wide (``v > 1 / (8 (H + W) eps)``, e.g. 9e3 px^2 in float32 for
+    a 64 x 48 map) that the strict increase of the proof may be lost in
+    rounding. If a map holds a negative or non-finite value (the claim does
+    not apply), the whole batch takes the dense computation as is. An
+    all-zero map decodes to ``(0, 0)`` with score 0, as in the dense
+    computation. Results equal the dense computation's, the integer arg-max
+    exactly and refined locations and scores to rounding, except where two
+    pixels' expected OKS differ by rounding errors only: there the dense
+    computation's own choice depends on the summation order of its matrix
+    products. (Scores carry gradients to the pixels of the windows only,
+    not to the zero-probability pixels outside.)
 
     Note:
         - instance number: N
@@ -385,8 +610,103 @@ def decode_expected_oks(prob: Tensor,
         - scores (Tensor): The maximum expected OKS (at the integer
           arg-max) in shape (N, K), clamped to [0, 1] against rounding.
     """
-    eoks = expected_oks_map(prob, variance)
-    keypoints, scores = argmax_newton_refine(eoks)
+    prob = _check_prob(prob)
+    n, k, h, w = prob.shape
+    var = _check_variance(variance, n, k, prob.dtype, prob.device)
+    num = n * k
+    if num == 0 or h * w == 0:
+        return _decode_full(prob, var)
+    maps = prob.contiguous().reshape(num, h, w)
+    row_mass = maps.sum(dim=-1)  # (M, H)
+    mass = row_mass.sum(dim=-1)  # (M, )
+    # NaN or inf anywhere make the total NaN or inf
+    if not bool((mass.sum() < math.inf) & (maps.amin() >= 0)):
+        return _decode_full(prob, var)
+    empty = mass == 0
+    var_m = torch.broadcast_to(var, (n, k)).reshape(num)
+    narrow = var_m <= 1 / (8 * (h + w) * torch.finfo(prob.dtype).eps)
+    rows2d = maps.reshape(num * h, w)
+    everyone = torch.arange(num, device=prob.device)
+
+    # support boxes, grown by one pixel; a sum of non-negative numbers is > 0
+    # iff one of them is. Windows are at least 8 x 8: smaller batched matrix
+    # products take a slower path in PyTorch on CPU
+    y0, hb = _grow(*_extent(row_mass > 0, empty), h)
+    min_h, min_w = min(_WINDOW_SIDE, h), min(_WINDOW_SIDE, w)
+    slab_h = max(int(hb.max()), min_h)
+    sy = y0.clamp_max(h - slab_h)
+    if slab_h <= max(min_h, h // 4):
+        # only these rows can hold support: their column sums suffice
+        slab = _rows(rows2d, everyone, sy, slab_h, h)
+        col_mass = slab.sum(dim=-2)
+    else:
+        col_mass = maps.sum(dim=-2)
+    x0, wb = _grow(*_extent(col_mass > 0, empty), w)
+    max_w = int(wb.max())
+    if slab_h == min_h and max_w <= min_w and bool(narrow.all()):
+        # the common case: every box fits in the smallest window
+        keypoints, scores = _decode_windows(slab, var_m, sy,
+                                            x0.clamp_max(w - min_w), min_w)
+        return (keypoints.reshape(n, k, 2),
+                scores.reshape(n, k).clamp(0.0, 1.0))
+
+    # groups by the longer side of the box; the last group is dense: its
+    # window is the whole map
+    zeros = torch.zeros_like(y0)
+    bounds = [_WINDOW_SIDE]
+    while bounds[-1] < max(h, w):
+        bounds.append(2 * bounds[-1])
+    dense = len(bounds)
+    group = torch.bucketize(torch.maximum(hb, wb),
+                            torch.tensor(bounds, device=prob.device))
+    group = group.masked_fill(~narrow, dense)
+    win_h = torch.full((dense + 1, ), min_h, dtype=torch.long,
+                       device=prob.device).scatter_reduce(
+                           0, group, hb, 'amax')
+    win_w = torch.full_like(win_h, min_w).scatter_reduce(0, group, wb, 'amax')
+    counts = torch.bincount(group, minlength=dense + 1).tolist()
+    win_h, win_w = win_h.tolist(), win_w.tolist()
+    for g in range(dense):
+        if counts[g] and win_h[g] * win_w[g] > _DENSE_FRACTION * h * w:
+            group = group.masked_fill(group == g, dense)
+            counts[dense] += counts[g]
+            counts[g] = 0
+    if counts[dense] == num:  # the whole map is the window of every map
+        keypoints, scores = _decode_windows(maps, var_m, zeros, zeros, w)
+        return (keypoints.reshape(n, k, 2),
+                scores.reshape(n, k).clamp(0.0, 1.0))
+
+    keypoints = prob.new_empty(num, 2)
+    scores = prob.new_empty(num)
+    order = torch.argsort(group, stable=True)
+    for g, idx in enumerate(torch.split(order, counts)):
+        if not counts[g]:
+            continue
+        if g == dense:
+            kp, sc = _decode_windows(maps[idx], var_m[idx], zeros[idx],
+                                     zeros[idx], w)
+        else:
+            sy_g = y0[idx].clamp_max(h - win_h[g])
+            kp, sc = _decode_windows(
+                _rows(rows2d, idx, sy_g, win_h[g], h), var_m[idx], sy_g,
+                x0[idx].clamp_max(w - win_w[g]), win_w[g])
+        keypoints[idx] = kp
+        scores[idx] = sc
+    return keypoints.reshape(n, k, 2), scores.reshape(n, k).clamp(0.0, 1.0)
+
+
+def _decode_full(prob: Tensor, var: Tensor) -> Tuple[Tensor, Tensor]:
+    """Dense expected-OKS decoding: the full map, its arg-max and Newton
+    step (the reference that :func:`decode_expected_oks` equals).
+
+    Args:
+        prob (Tensor): Probability maps in shape (N, K, H, W), floating.
+        var (Tensor): OKS variances broadcastable to (N, K).
+
+    Returns:
+        tuple: Keypoints (N, K, 2) and scores (N, K), clamped to [0, 1].
+    """
+    keypoints, scores = argmax_newton_refine(expected_oks_map(prob, var))
     return keypoints, scores.clamp(0.0, 1.0)
 
 

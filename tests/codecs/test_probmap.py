@@ -181,9 +181,17 @@ def test_batch_decode_is_vectorised_equivalent_and_checks_input():
         single_k, single_s = codec.decode(prob[i])
         np.testing.assert_allclose(keypoints[i], single_k, atol=1e-5)
         np.testing.assert_allclose(scores[i], single_s, atol=1e-6)
-    prob[1, 2, 3, 4] = float('nan')
-    with pytest.raises(ValueError, match='NaN'):
-        codec.batch_decode(prob)
+    for bad in (float('nan'), float('inf'), -float('inf')):
+        broken = prob.clone()
+        broken[1, 2, 3, 4] = bad
+        with pytest.raises(ValueError, match='NaN'):
+            codec.batch_decode(broken)
+    # finite values whose sum overflows float32 are not mistaken for NaN/Inf
+    huge = prob.clone()
+    huge[0, 0] = 3e38
+    huge[0, 1] = 3e38
+    assert not torch.isfinite(huge.sum())
+    codec.batch_decode(huge)
     with pytest.raises(ValueError, match='B, K, H, W'):
         codec.batch_decode(prob[0])
 

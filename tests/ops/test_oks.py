@@ -184,6 +184,280 @@ def test_decode_batch_equals_items():
 
 
 # ----------------------------------------------------------------------
+# decoding on support windows == the dense computation
+# ----------------------------------------------------------------------
+def _dense_decode(prob, var):
+    """The reference: arg-max + Newton step of the full expected-OKS map."""
+    kps, scores = argmax_newton_refine(expected_oks_map(prob, var))
+    return kps, scores.clamp(0., 1.)
+
+
+def _sparse_maps(n, k, h, w, seed, max_box=None, dtype=F64, zero_frac=0.,
+                 dense_frac=0.):
+    """Random maps, each non-zero on random pixels of a random box.
+
+    Boxes have random sizes up to ``max_box`` (default: the map) and random
+    positions, so many touch the border; about half of the box pixels are
+    zero. ``zero_frac`` of the maps are all zero and ``dense_frac`` have no
+    zero at all.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    m = n * k
+    bh = torch.randint(1, (max_box or h) + 1, (m, ), generator=gen).clamp(
+        max=h)
+    bw = torch.randint(1, (max_box or w) + 1, (m, ), generator=gen).clamp(
+        max=w)
+    y0 = (torch.rand(m, generator=gen) * (h - bh + 1)).long()
+    x0 = (torch.rand(m, generator=gen) * (w - bw + 1)).long()
+    ys = torch.arange(h)[None, :, None]
+    xs = torch.arange(w)[None, None, :]
+    inside = ((ys >= y0[:, None, None]) & (ys < (y0 + bh)[:, None, None])
+              & (xs >= x0[:, None, None]) & (xs < (x0 + bw)[:, None, None]))
+    values = torch.rand(m, h, w, generator=gen, dtype=F64)
+    keep = inside & (torch.rand(m, h, w, generator=gen) < 0.5)
+    # always one pixel of the box, so that only zero_frac maps are empty
+    keep[torch.arange(m), y0, x0] = True
+    p = torch.where(keep, values, torch.zeros_like(values))
+    kind = torch.rand(m, generator=gen)
+    p[kind < zero_frac] = 0.
+    dense = (kind >= zero_frac) & (kind < zero_frac + dense_frac)
+    p[dense] = values[dense] + 0.01
+    mass = p.sum(dim=(-2, -1), keepdim=True)
+    p = p / torch.where(mass > 0, mass, torch.ones_like(mass))
+    return p.reshape(n, k, h, w).to(dtype)
+
+
+def _assert_same_decoding(prob, var, atol=1e-9):
+    kps, scores = decode_expected_oks(prob, var)
+    ref_kps, ref_scores = _dense_decode(prob, var)
+    assert kps.shape == ref_kps.shape and kps.dtype == ref_kps.dtype
+    assert scores.shape == ref_scores.shape and scores.dtype == prob.dtype
+    torch.testing.assert_close(kps, ref_kps, rtol=0, atol=atol)
+    torch.testing.assert_close(scores, ref_scores, rtol=0, atol=atol)
+
+
+@pytest.mark.parametrize('seed', range(6))
+@pytest.mark.parametrize('shape', [(3, 5, 64, 48), (2, 4, 17, 13),
+                                   (4, 3, 9, 30), (2, 2, 5, 3)])
+def test_decode_sparse_equals_dense(seed, shape):
+    n, k, h, w = shape
+    gen = torch.Generator().manual_seed(100 + seed)
+    var_k = torch.rand(k, generator=gen, dtype=F64) * 40 + 0.05
+    var_nk = torch.rand(n, k, generator=gen, dtype=F64) * 40 + 0.05
+    # small boxes (the window path), boxes of any size (groups and the
+    # dense fallback), some all-zero and some dense maps
+    for max_box in (3, 8, 20, None):
+        prob = _sparse_maps(n, k, h, w, seed, max_box, zero_frac=0.05,
+                            dense_frac=0.05)
+        for var in (var_k, var_nk, var_k[:1], float(var_k[0])):
+            _assert_same_decoding(prob, var)
+
+
+@pytest.mark.parametrize('seed', range(3))
+def test_decode_sparse_equals_dense_float32(seed):
+    gen = torch.Generator().manual_seed(200 + seed)
+    var = torch.rand(32, 17, generator=gen) * 50 + 0.3
+    for max_box in (4, 12, None):
+        prob = _sparse_maps(32, 17, 64, 48, seed, max_box, dtype=torch.float32,
+                            zero_frac=0.02, dense_frac=0.02)
+        kps, scores = decode_expected_oks(prob, var)
+        ref_kps, ref_scores = _dense_decode(prob, var)
+        assert kps.dtype == scores.dtype == torch.float32
+        # the integer arg-max is the same (no near-ties in these maps): the
+        # refined locations differ by rounding only
+        torch.testing.assert_close(kps, ref_kps, rtol=0, atol=1e-4)
+        torch.testing.assert_close(scores, ref_scores, rtol=1e-5, atol=1e-6)
+
+
+def test_decode_sparsemax_maps_use_windows(monkeypatch):
+    import importlib
+
+    from probpose_ext.ops import sparsemax
+    oks_module = importlib.import_module('probpose_ext.ops.oks')
+    window_kernels = oks_module._window_kernels
+    sizes = []
+
+    def no_dense_map(*args, **kwargs):
+        raise AssertionError('the dense expected-OKS map was computed')
+
+    def recorded_kernels(size, var):
+        sizes.append(size)
+        return window_kernels(size, var)
+
+    gen = torch.Generator().manual_seed(7)
+    xs = torch.arange(48, dtype=F64)
+    ys = torch.arange(64, dtype=F64)[:, None]
+    cx = torch.rand(8, 17, 1, 1, generator=gen, dtype=F64) * 47
+    cy = torch.rand(8, 17, 1, 1, generator=gen, dtype=F64) * 63
+    logits = torch.exp(-((xs - cx)**2 + (ys - cy)**2) / 18.) + 0.05 * \
+        torch.randn(8, 17, 64, 48, generator=gen, dtype=F64)
+    prob = sparsemax((logits / 0.5).reshape(8, 17, -1)).reshape(8, 17, 64, 48)
+    var = oks_variance_nominal(torch.linspace(0.025, 0.107, 17, dtype=F64),
+                               HM_SIZE)
+    for p in (prob, prob.float()):
+        ref = _dense_decode(p, var.to(p.dtype))
+        # sparsemax maps are decoded on 8 x 8 windows, never on full maps
+        sizes.clear()
+        with monkeypatch.context() as patch:
+            patch.setattr(oks_module, 'expected_oks_map', no_dense_map)
+            patch.setattr(oks_module, '_window_kernels', recorded_kernels)
+            kps, scores = decode_expected_oks(p, var)
+        assert sizes == [8]
+        atol = 1e-9 if p.dtype == F64 else 1e-4
+        torch.testing.assert_close(kps, ref[0], rtol=0, atol=atol)
+        torch.testing.assert_close(scores, ref[1], rtol=0, atol=atol)
+
+
+def test_decode_groups_and_dense_fallback():
+    # one batch mixing every path: 1-pixel maps, boxes of 5, 12 and 30
+    # pixels, a dense map, an all-zero map, a huge variance (dense)
+    h, w = 64, 48
+    prob = torch.zeros(2, 8, h, w, dtype=F64)
+    gen = torch.Generator().manual_seed(3)
+
+    def box(n, k, y, x, bh, bw):
+        prob[n, k, y:y + bh, x:x + bw] = torch.rand(
+            bh, bw, generator=gen, dtype=F64)
+
+    box(0, 0, 40, 20, 1, 1)
+    box(0, 1, 0, 0, 5, 4)  # top-left corner
+    box(0, 2, 59, 43, 5, 5)  # bottom-right corner
+    box(0, 3, 20, 10, 12, 7)
+    box(0, 4, 10, 0, 30, 25)  # left border
+    box(0, 5, 0, 0, h, w)  # dense
+    box(0, 6, 30, 30, 2, 3)
+    # (0, 7) stays all zero
+    box(1, 0, 3, 40, 9, 8)
+    box(1, 1, 33, 5, 17, 9)
+    box(1, 2, 0, 47, 64, 1)  # the whole right column
+    box(1, 3, 63, 0, 1, 48)  # the whole bottom row
+    prob[1, 4, 5, 5] = 0.6  # two spikes far apart
+    prob[1, 4, 50, 40] = 0.4
+    box(1, 5, 12, 12, 3, 3)
+    box(1, 6, 12, 12, 3, 3)
+    box(1, 7, 40, 30, 6, 6)
+    mass = prob.sum(dim=(-2, -1), keepdim=True)
+    prob = prob / torch.where(mass > 0, mass, torch.ones_like(mass))
+    var = torch.rand(2, 8, generator=gen, dtype=F64) * 30 + 0.5
+    var[1, 6] = 1e15  # kernel too wide: dense
+    var[1, 7] = 0.  # identity kernel: E[OKS] = P
+    _assert_same_decoding(prob, var)
+    _assert_same_decoding(prob.float(), var.float(), atol=1e-4)
+    kps, scores = decode_expected_oks(prob, var)
+    assert kps[0, 7].tolist() == [0., 0.] and scores[0, 7].item() == 0.
+    # v = 0: the arg-max of P itself (and a step from its neighbours)
+    flat = prob[1, 7].flatten().argmax().item()
+    assert (kps[1, 7] - torch.tensor([flat % w, flat // w])).abs().max() <= .5
+
+
+def test_decode_border_supports():
+    # supports on every border and corner, for narrow and wide kernels
+    h, w = 20, 16
+    spots = [(0, 0), (0, 7), (0, 15), (9, 0), (9, 15), (19, 0), (19, 8),
+             (19, 15), (1, 1), (18, 14)]
+    prob = torch.zeros(1, len(spots), h, w, dtype=F64)
+    for i, (y, x) in enumerate(spots):
+        prob[0, i, y, x] = 0.7
+        # a second pixel towards the inside
+        prob[0, i, min(max(y + (1 if y < h // 2 else -1), 0), h - 1),
+             min(max(x + (1 if x < w // 2 else -1), 0), w - 1)] += 0.3
+    for var in (0.3, 2.0, 25.0):
+        _assert_same_decoding(prob, var)
+        kps, _ = decode_expected_oks(prob, var)
+        # a maximum on the border takes no step across it
+        for i, (y, x) in enumerate(spots):
+            if y in (0, h - 1) and var < 1:
+                assert kps[0, i, 1].item() == y
+            if x in (0, w - 1) and var < 1:
+                assert kps[0, i, 0].item() == x
+
+
+@pytest.mark.parametrize('var', [0., 0.05, 0.2])
+def test_decode_ties_first_in_row_major_order(var):
+    # equal spikes: E[OKS] ties exactly (the kernel between them underflows
+    # or rounds away); the first pixel in row-major order of the full map
+    # wins, whatever the window (the step is tiny)
+    cases = [
+        [(20, 14), (20, 10)],  # same row: smaller x
+        [(21, 10), (20, 14)],  # smaller y first, though larger x
+        [(5, 40), (50, 2)],  # far apart (a large box)
+        [(33, 7), (33, 30), (60, 1), (2, 46)],
+        [(63, 47), (0, 0)],  # opposite corners
+    ]
+    prob = torch.zeros(1, len(cases), 64, 48, dtype=F64)
+    for i, spikes in enumerate(cases):
+        for y, x in spikes:
+            prob[0, i, y, x] = 1. / len(spikes)
+    for p in (prob, prob.float()):
+        kps, scores = decode_expected_oks(p, var)
+        ref_kps, ref_scores = _dense_decode(p, var)
+        assert kps.tolist() == ref_kps.tolist()
+        assert scores.tolist() == ref_scores.tolist()
+        for i, spikes in enumerate(cases):
+            y, x = min(spikes)
+            assert kps[0, i].tolist() == pytest.approx([x, y], abs=1e-6)
+            assert scores[0, i].item() == pytest.approx(1. / len(spikes))
+
+
+def test_decode_all_zero_dense_and_invalid_maps():
+    prob = _sparse_maps(2, 3, 16, 12, seed=9, max_box=4)
+    prob[0, 1] = 0.
+    # all-zero maps: (0, 0) with score 0, as in the dense computation
+    kps, scores = decode_expected_oks(prob, [1., 2., 3.])
+    assert kps[0, 1].tolist() == [0., 0.] and scores[0, 1].item() == 0.
+    _assert_same_decoding(prob, [1., 2., 3.])
+    zeros = torch.zeros(2, 2, 16, 12)
+    kps, scores = decode_expected_oks(zeros, 2.)
+    assert kps.tolist() == [[[0., 0.]] * 2] * 2
+    assert scores.tolist() == [[0., 0.]] * 2
+    # dense maps: the dense computation
+    _assert_same_decoding(_random_prob(2, 3, 16, 12, seed=4, sparse=False),
+                          [1., 2., 3.])
+    # negative or non-finite values (not probability maps): the dense
+    # computation, whatever it gives
+    signed = prob.clone()
+    signed[1, 2, 10, 10] = -0.5
+    _assert_same_decoding(signed, [1., 2., 3.])
+    for bad in (math.nan, math.inf):
+        broken = prob.clone()
+        broken[1, 0, 3, 3] = bad
+        kps, scores = decode_expected_oks(broken, [1., 2., 3.])
+        ref_kps, ref_scores = _dense_decode(broken, [1., 2., 3.])
+        torch.testing.assert_close(kps, ref_kps, equal_nan=True)
+        torch.testing.assert_close(scores, ref_scores, equal_nan=True)
+
+
+def test_decode_odd_inputs():
+    prob = _sparse_maps(3, 4, 20, 16, seed=11, max_box=5)
+    var = torch.linspace(0.5, 9., 4, dtype=F64)
+    # non-contiguous input
+    wide = torch.cat([prob, prob], dim=1)[:, ::2]
+    assert not wide.is_contiguous()
+    _assert_same_decoding(wide, var)
+    # integer maps are decoded in the default dtype
+    counts = (prob > 0).int()
+    kps, scores = decode_expected_oks(counts, var)
+    assert kps.dtype == scores.dtype == torch.get_default_dtype()
+    ref_kps, _ = _dense_decode(counts.float(), var.float())
+    torch.testing.assert_close(kps, ref_kps, rtol=0, atol=1e-4)
+    # 1-pixel-wide and 1-pixel-high maps, empty batches
+    _assert_same_decoding(_sparse_maps(2, 3, 9, 1, seed=1), 2.)
+    _assert_same_decoding(_sparse_maps(2, 3, 1, 9, seed=2), 2.)
+    _assert_same_decoding(_sparse_maps(1, 1, 1, 1, seed=3), 2.)
+    kps, scores = decode_expected_oks(torch.zeros(0, 17, 64, 48), var[:1])
+    assert kps.shape == (0, 17, 2) and scores.shape == (0, 17)
+    # bigger maps: more groups (boxes up to 64 and beyond)
+    _assert_same_decoding(_sparse_maps(2, 6, 128, 96, seed=5, max_box=70),
+                          torch.tensor([0.5, 3., 10., 40., 90., 200.],
+                                       dtype=F64))
+    # the same errors as expected_oks_map
+    with pytest.raises(ValueError):
+        decode_expected_oks(prob, torch.ones(5))
+    with pytest.raises(ValueError):
+        decode_expected_oks(prob[0], var)
+
+
+# ----------------------------------------------------------------------
 # arg-max + Newton refinement
 # ----------------------------------------------------------------------
 def _parabola_map(x0, y0, a, b, h=20, w=16, top=5.):
@@ -338,6 +612,15 @@ def test_cuda_matches_cpu():
         torch.testing.assert_close(scores_c.cpu(), scores)
     kps32, _ = decode_expected_oks(prob.float().cuda(), var_k.float().cuda())
     torch.testing.assert_close(kps32.cpu(), kps.float(), rtol=0, atol=1e-3)
+    # sparse maps: the support-window path on the GPU
+    for max_box in (4, 20, None):
+        sparse = _sparse_maps(3, 17, 64, 48, seed=6, max_box=max_box,
+                              zero_frac=0.05, dense_frac=0.05)
+        for var in (var_k, var_nk):
+            kps_c, scores_c = decode_expected_oks(sparse.cuda(), var.cuda())
+            ref_kps, ref_scores = _dense_decode(sparse, var)
+            torch.testing.assert_close(kps_c.cpu(), ref_kps)
+            torch.testing.assert_close(scores_c.cpu(), ref_scores)
     var_i = oks_variance_instance(
         torch.tensor([NOSE, HIP]).cuda(),
         torch.tensor([1e4]).cuda(),
