@@ -10,6 +10,7 @@ from mmengine.structures import InstanceData
 from probpose_ext.codecs import ProbMap
 from probpose_ext.models import ProbMapHead
 from probpose_ext.models.heads.probmap_head import balanced_bce_with_logits
+from probpose_ext.ops import sparsemax
 from probpose_ext.utils.metainfo import load_metainfo
 
 INPUT, HEATMAP = (48, 64), (12, 16)
@@ -157,6 +158,17 @@ def test_balanced_bce_weighs_classes_equally():
         pytest.approx(0.5 * bce0[:3].mean().item(), rel=1e-6)
 
 
+def test_balanced_bce_without_any_weighted_entry_is_zero():
+    # no weighted entry in either class: loss 0 and no gradient, with no
+    # data-dependent branch (the classes' sums are never tested on the host)
+    logits = torch.tensor([[2.0, -1.0, 0.5]], requires_grad=True)
+    labels = torch.tensor([[1.0, 0.0, 1.0]])
+    loss = balanced_bce_with_logits(logits, labels, torch.zeros(1, 3))
+    assert loss.item() == 0.0
+    loss.backward()
+    assert (logits.grad == 0).all()
+
+
 def test_errors():
     with pytest.raises(ValueError, match='temperature'):
         _head(temperature=0)
@@ -168,3 +180,42 @@ def test_errors():
         keypoint_labels=torch.zeros(1, 17, 2))
     with pytest.raises(KeyError, match='GenerateTarget'):
         _head().loss(_feats(1), [sample])
+
+
+def _reference_forward(head, x):
+    """ProbMapHead.forward written with the full branch modules (each pools
+    its own input) and autograd's own pooling."""
+    logits = head.final_layer(head.conv_layers(head.deconv_layers(x)))
+    b, k, h, w = logits.shape
+    prob = sparsemax(logits.reshape(b, k, h * w) / head.temperature,
+                     dim=-1).reshape(b, k, h, w)
+    branch_in = x.detach() if head.detach_branches else x
+    return dict(prob=prob,
+                presence_logits=head.presence_branch(branch_in),
+                visibility_logits=head.visibility_branch(branch_in),
+                quality_logits=head.quality_branch(x))
+
+
+@pytest.mark.parametrize('detach', [True, False])
+def test_forward_pools_once_like_the_branch_modules(detach):
+    # forward pools once for the three branches and returns the pooling's
+    # gradient as a broadcast view: same outputs and same gradients into the
+    # features and the parameters as the straightforward forward
+    head = _head(detach_branches=detach)
+    gen = torch.Generator().manual_seed(5)
+    weights = {key: torch.randn(2, 17, 16, 12, generator=gen)
+               if key == 'prob' else torch.randn(2, 17, generator=gen)
+               for key in ('prob', 'presence_logits', 'visibility_logits',
+                           'quality_logits')}
+    outputs, grads = [], []
+    for forward in (head.forward, lambda f: _reference_forward(head, f[0])):
+        head.zero_grad()
+        x = _feats()[0].requires_grad_(True)
+        out = forward((x, ))
+        sum((out[key] * w).sum() for key, w in weights.items()).backward()
+        outputs.append(out)
+        grads.append([x.grad] + [p.grad.clone() for p in head.parameters()])
+    for key, value in outputs[1].items():
+        torch.testing.assert_close(outputs[0][key], value, rtol=0, atol=0)
+    for ours_grad, ref_grad in zip(*grads):
+        torch.testing.assert_close(ours_grad, ref_grad)

@@ -124,3 +124,50 @@ def test_registered_loss_from_config():
         OKSRiskLoss(reduction='avg')
     with pytest.raises(ValueError, match='keypoints'):
         loss(p, torch.zeros(1, 2, 2), 2.0)
+
+
+def _conv_sobel_energy(p):
+    """Reference: the two 3x3 Sobel kernels with torch's conv2d (autograd
+    through it), zero padding."""
+    n, k, height, width = p.shape
+    sx = torch.tensor([[-1., 0., 1.], [-2., 0., 2.], [-1., 0., 1.]],
+                      dtype=p.dtype)
+    kernels = torch.stack([sx, sx.t()])[:, None]
+    grads = torch.nn.functional.conv2d(
+        p.reshape(n * k, 1, height, width), kernels, padding=1)
+    return grads.square().sum(dim=(1, 2, 3)).reshape(n, k)
+
+
+@pytest.mark.parametrize('shape', [(1, 1, 1, 1), (2, 3, 1, 5), (2, 3, 4, 1),
+                                   (1, 2, 2, 2), (2, 3, H, W),
+                                   (2, 17, 32, 24)])
+def test_sobel_energy_gradients_match_conv2d(shape):
+    # the quadratic-form implementation against autograd through conv2d:
+    # values, gradients and (create_graph) second derivatives
+    gen = torch.Generator().manual_seed(3)
+    p = torch.rand(shape, generator=gen, dtype=torch.float64)
+    p.requires_grad_(True)
+    g = torch.rand(shape[:2], generator=gen, dtype=torch.float64)
+    v = torch.rand(shape, generator=gen, dtype=torch.float64)
+    results = []
+    for energy_fn in (sobel_energy, _conv_sobel_energy):
+        energy = energy_fn(p)
+        grad, = torch.autograd.grad(energy, p, g, create_graph=True)
+        hvp, = torch.autograd.grad((grad * v).sum(), p)
+        results.append((energy, grad, hvp))
+    for ours, ref in zip(*results):
+        torch.testing.assert_close(ours, ref, rtol=1e-12, atol=1e-12)
+    assert torch.autograd.gradgradcheck(sobel_energy, (p[:1, :2, :5, :4], ))
+
+
+def test_sobel_energy_float32_and_shape_check():
+    gen = torch.Generator().manual_seed(4)
+    p = torch.rand(4, 17, 32, 24, generator=gen)
+    ref = _conv_sobel_energy(p.double())
+    torch.testing.assert_close(sobel_energy(p), ref.float())
+    # non-contiguous input (a transposed view) gives the same values
+    torch.testing.assert_close(
+        sobel_energy(p.transpose(-2, -1).contiguous().transpose(-2, -1)),
+        sobel_energy(p))
+    with pytest.raises(ValueError, match='N, K, H, W'):
+        sobel_energy(p[0])

@@ -41,11 +41,32 @@ def balanced_bce_with_logits(logits: Tensor, labels: Tensor,
     """
     bce = F.binary_cross_entropy_with_logits(logits, labels, reduction='none')
     pos, neg = weights * labels, weights * (1 - labels)
-    loss = logits.new_zeros(())
-    for mask in (pos, neg):
-        if mask.sum() > 0:
-            loss = loss + 0.5 * _weighted_mean(bce, mask)
-    return loss
+    # An empty class contributes 0 (a zero numerator over a denominator
+    # clamped to 1), without testing ``mask.sum() > 0``: that would copy the
+    # sum to the host and stall CUDA training at every step.
+    return 0.5 * (_weighted_mean(bce, pos) + _weighted_mean(bce, neg))
+
+
+class _GlobalAvgPool(torch.autograd.Function):
+    """Spatial mean ``(B, C, H, W) -> (B, C)`` whose backward pass returns
+    the gradient as a broadcast (stride-0) view.
+
+    Autograd's own mean backward materialises the full (B, C, H, W)
+    gradient before it is added to the gradient of the map branch; a
+    broadcast view is added in one pass. Same values as
+    ``AdaptiveAvgPool2d(1)`` followed by ``Flatten``.
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor) -> Tensor:
+        ctx.input_shape = x.shape
+        return x.mean(dim=(2, 3))
+
+    @staticmethod
+    def backward(ctx, grad_pooled: Tensor) -> Tensor:
+        shape = ctx.input_shape
+        return (grad_pooled / (shape[2] * shape[3]))[..., None, None].expand(
+            shape)
 
 
 @MODELS.register_module()
@@ -136,6 +157,10 @@ class ProbMapHead(HeatmapHead):
     @staticmethod
     def _make_branch(in_channels: int, out_channels: int, width: int,
                      depth: int) -> nn.Sequential:
+        """Global average pooling, flatten, then an MLP. :meth:`forward`
+        pools once for all three branches and runs only the MLP part of
+        each (``branch[2:]``); the pooling layers stay in the module so that
+        it works on its own and checkpoints keep their keys."""
         layers = [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
         channels = in_channels
         for _ in range(depth):
@@ -156,16 +181,20 @@ class ProbMapHead(HeatmapHead):
             ``quality_logits`` (B, K).
         """
         x = feats[-1]
+        # The branches' AdaptiveAvgPool2d(1) + Flatten, computed once, and
+        # before the map branch: autograd runs its backward pass after the
+        # map branch's, so it can add the broadcast gradient in place.
+        pooled = _GlobalAvgPool.apply(x)
         logits = self.final_layer(self.conv_layers(self.deconv_layers(x)))
         b, k, h, w = logits.shape
         prob = sparsemax(logits.reshape(b, k, h * w) / self.temperature,
                          dim=-1).reshape(b, k, h, w)
-        branch_in = x.detach() if self.detach_branches else x
+        branch_in = pooled.detach() if self.detach_branches else pooled
         return dict(
             prob=prob,
-            presence_logits=self.presence_branch(branch_in),
-            visibility_logits=self.visibility_branch(branch_in),
-            quality_logits=self.quality_branch(x))
+            presence_logits=self.presence_branch[2:](branch_in),
+            visibility_logits=self.visibility_branch[2:](branch_in),
+            quality_logits=self.quality_branch[2:](pooled))
 
     # ----------------------------------------------------------------- loss
     def _gather_labels(self, batch_data_samples) -> Dict[str, Tensor]:
