@@ -99,20 +99,36 @@ def peak_memory_mib(fn: Callable[[], Any]) -> Optional[float]:
     return max(0.0, (peak - before) / 1024)
 
 
-def time_case(case: Case, measure_memory: bool = True) -> Result:
-    """Median wall time of ``case`` (and its peak memory)."""
-    for _ in range(case.warmup):
-        case.fn()
-    peak = peak_memory_mib(case.fn) if measure_memory else None
-    times = []
-    for _ in range(case.repeats):
-        start = time.perf_counter()
-        case.fn()
-        times.append(time.perf_counter() - start)
-    quartiles = statistics.quantiles(times, n=4) if len(times) > 1 else [
-        times[0]] * 3
+def _result(case: Case, times: List[float],
+            peak: Optional[float]) -> Result:
+    quartiles = (statistics.quantiles(times, n=4)
+                 if len(times) > 1 else [times[0]] * 3)
     return Result(case.group, case.name, statistics.median(times),
                   quartiles[0], quartiles[2], peak, case.note, times)
+
+
+def time_group(cases: List[Case],
+               measure_memory: bool = True) -> List[Result]:
+    """Median wall times (and peak memory) of the cases of one group.
+
+    The timed calls are interleaved round-robin (one call of each case that
+    still has repeats left, then again), so a change of machine load during
+    the measurement affects every case alike instead of biasing the ratios.
+    Warm-up calls and the peak-memory call come first, untimed.
+    """
+    peaks = []
+    for case in cases:
+        for _ in range(case.warmup):
+            case.fn()
+        peaks.append(peak_memory_mib(case.fn) if measure_memory else None)
+    times: List[List[float]] = [[] for _ in cases]
+    for round_ in range(max(c.repeats for c in cases)):
+        for case, case_times in zip(cases, times):
+            if round_ < case.repeats:
+                start = time.perf_counter()
+                case.fn()
+                case_times.append(time.perf_counter() - start)
+    return [_result(c, t, p) for c, t, p in zip(cases, times, peaks)]
 
 
 def check_targets(results: List[Result],

@@ -7,8 +7,8 @@ OKS variances of the 'instance' kernel at decode time
 padding 1.25): the decoding step that ``ProbMap.batch_decode`` runs. The
 codec itself is timed too (``ProbMap.batch_decode``, what
 ``ProbMapHead.predict`` calls), as a separate row: it adds a
-``torch.isfinite(prob).all()`` check of its own on the maps and the
-conversion to per-instance NumPy arrays, which are not the decoder's work.
+NaN/Inf check of its own on the maps (one ``sum``) and the conversion to
+per-instance NumPy arrays, which are not the decoder's work.
 
 ``ours (authors kernel)`` is the same call with the authors' clipped
 variances (:func:`probpose_ext.ops.oks_variance_authors`, 0.55 to 3 px^2,
@@ -200,8 +200,8 @@ def build(quick: bool) -> Tuple[List[Case], List[Target]]:
             Case(group, 'ProbMap.batch_decode',
                  lambda p=prob: codec.batch_decode(p),
                  repeats=fast, warmup=2,
-                 note=('the codec: ours + its own isfinite(prob).all() '
-                       'check + per-instance NumPy conversion')),
+                 note=('the codec: ours + its own NaN/Inf check (a sum) '
+                       '+ per-instance NumPy conversion')),
             Case(group, 'scipy loop',
                  lambda p=prob_np: scipy_loop(p, kernels),
                  repeats=slow, warmup=0 if quick or batch > 1 else 1,

@@ -26,7 +26,7 @@ try:
 except ImportError:  # running from a source checkout without installing
     sys.path.insert(0, osp.dirname(HERE))
 
-from _harness import check_targets, markdown, time_case  # noqa: E402
+from _harness import check_targets, markdown, time_group  # noqa: E402
 
 BENCHMARKS = ('decode', 'sparsemax', 'eval', 'head')
 
@@ -63,13 +63,16 @@ def main(argv=None):
     for name in args.only:
         module = importlib.import_module(f'bench_{name}')
         cases, targets = module.build(args.quick)
-        group_results = []
+        groups = {}
         for case in cases:
-            print(f'[{name}] {case.group} / {case.name} ...', flush=True)
-            group_results.append(
-                time_case(case, measure_memory=not args.no_memory))
-        results += group_results
-        checks += check_targets(group_results, targets)
+            groups.setdefault(case.group, []).append(case)
+        for group, group_cases in groups.items():
+            names = ', '.join(c.name for c in group_cases)
+            print(f'[{name}] {group}: {names} ...', flush=True)
+            group_results = time_group(
+                group_cases, measure_memory=not args.no_memory)
+            results += group_results
+            checks += check_targets(group_results, targets)
     info = machine()
     table = markdown(results, checks)
     header = (f"Measured {info['date']} on {info['cpu_count']} CPU cores "
