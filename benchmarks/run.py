@@ -55,8 +55,26 @@ def machine() -> dict:
         cuda=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None)
 
 
+def _reexec_with_fixed_mmap_threshold() -> None:
+    """Re-run this script with glibc's mmap threshold fixed at 64 KiB.
+
+    Peak memory is read from the process's peak RSS. By default glibc
+    raises its mmap threshold after large blocks are freed, so later large
+    arrays come from the heap, stay resident when freed and hide the next
+    case's peak. With a fixed threshold every large array is mapped and
+    unmapped, and each case's peak is its own.
+    """
+    if (os.environ.get('MALLOC_MMAP_THRESHOLD_') is None
+            and sys.platform.startswith('linux')):
+        env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='65536')
+        os.execve(sys.executable,
+                  [sys.executable, osp.abspath(__file__), *sys.argv[1:]], env)
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if argv is None and not args.no_memory:
+        _reexec_with_fixed_mmap_threshold()
     import torch
     torch.set_num_threads(args.threads)
     results, checks = [], []
