@@ -1,5 +1,6 @@
 """Speed and memory of probpose_ext against the baselines users would
-otherwise use, measured in one process run.
+otherwise use: all timings in one process run, peak memory in a child
+process (see :func:`_measure_memory`).
 
     python benchmarks/run.py [--only decode sparsemax eval head] [--quick]
         [--threads 1] [--out work_dirs/bench]
@@ -17,7 +18,9 @@ import json
 import os
 import os.path as osp
 import platform
+import subprocess
 import sys
+import tempfile
 
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -26,7 +29,8 @@ try:
 except ImportError:  # running from a source checkout without installing
     sys.path.insert(0, osp.dirname(HERE))
 
-from _harness import check_targets, markdown, time_group  # noqa: E402
+from _harness import (check_targets, markdown, peak_memory_mib,  # noqa: E402
+                      time_group)
 
 BENCHMARKS = ('decode', 'sparsemax', 'eval', 'head')
 
@@ -43,6 +47,8 @@ def parse_args(argv=None):
     parser.add_argument('--no-memory', action='store_true',
                         help='skip the peak-memory measurement')
     parser.add_argument('--out', default='work_dirs/bench')
+    parser.add_argument('--memory-only', metavar='JSON',
+                        help=argparse.SUPPRESS)  # the memory child process
     return parser.parse_args(argv)
 
 
@@ -55,29 +61,35 @@ def machine() -> dict:
         cuda=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None)
 
 
-def _reexec_with_fixed_mmap_threshold() -> None:
-    """Re-run this script with glibc's mmap threshold fixed at 64 KiB.
+def _measure_memory(args) -> dict:
+    """Peak memory of every case, measured in a child process with glibc's
+    mmap threshold fixed at 64 KiB.
 
     Peak memory is read from the process's peak RSS. By default glibc
     raises its mmap threshold after large blocks are freed, so later large
     arrays come from the heap, stay resident when freed and hide the next
-    case's peak. With a fixed threshold every large array is mapped and
-    unmapped, and each case's peak is its own.
+    case's peak; with a fixed threshold every large array is mapped and
+    unmapped, and each case's peak is its own. That setting slows
+    allocation-heavy code down, hence a separate process: the timings are
+    taken with the default allocator.
+
+    Returns:
+        dict: ``'group/name'`` -> MiB (None where unsupported).
     """
-    if (os.environ.get('MALLOC_MMAP_THRESHOLD_') is None
-            and sys.platform.startswith('linux')):
+    with tempfile.TemporaryDirectory() as tmp:
+        out = osp.join(tmp, 'memory.json')
+        cmd = [sys.executable, osp.abspath(__file__), '--memory-only', out,
+               '--threads', str(args.threads), '--only', *args.only]
+        if args.quick:
+            cmd.append('--quick')
         env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='65536')
-        os.execve(sys.executable,
-                  [sys.executable, osp.abspath(__file__), *sys.argv[1:]], env)
+        subprocess.run(cmd, env=env, check=True)
+        with open(out) as f:
+            return json.load(f)
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    if argv is None and not args.no_memory:
-        _reexec_with_fixed_mmap_threshold()
-    import torch
-    torch.set_num_threads(args.threads)
-    results, checks = [], []
+def _cases(args):
+    """Yield ``(benchmark, group, cases, targets)``."""
     for name in args.only:
         module = importlib.import_module(f'bench_{name}')
         cases, targets = module.build(args.quick)
@@ -85,12 +97,34 @@ def main(argv=None):
         for case in cases:
             groups.setdefault(case.group, []).append(case)
         for group, group_cases in groups.items():
-            names = ', '.join(c.name for c in group_cases)
-            print(f'[{name}] {group}: {names} ...', flush=True)
-            group_results = time_group(
-                group_cases, measure_memory=not args.no_memory)
-            results += group_results
-            checks += check_targets(group_results, targets)
+            yield name, group, group_cases, targets
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    import torch
+    torch.set_num_threads(args.threads)
+    if args.memory_only:
+        peaks = {}
+        for name, group, cases, _ in _cases(args):
+            print(f'[{name}] {group}: peak memory ...', flush=True)
+            for case in cases:
+                for _ in range(case.warmup):
+                    case.fn()
+                peaks[f'{group}/{case.name}'] = peak_memory_mib(case.fn)
+        with open(args.memory_only, 'w') as f:
+            json.dump(peaks, f)
+        return 0
+    peaks = {} if args.no_memory else _measure_memory(args)
+    results, checks = [], []
+    for name, group, cases, targets in _cases(args):
+        names = ', '.join(c.name for c in cases)
+        print(f'[{name}] {group}: {names} ...', flush=True)
+        group_results = time_group(cases, measure_memory=False)
+        for r in group_results:
+            r.peak_mib = peaks.get(f'{group}/{r.name}')
+        results += group_results
+        checks += check_targets(group_results, targets)
     info = machine()
     table = markdown(results, checks)
     header = (f"Measured {info['date']} on {info['cpu_count']} CPU cores "

@@ -62,3 +62,17 @@ def test_quick_run_writes_every_group(tmp_path):
     assert {t['baseline'] for t in data['targets']} >= {
         'sparsemax (PyPI)', 'xtcocotools COCOeval', 'HeatmapHead'}
     assert (tmp_path / 'results.md').read_text().count('| ours |') >= 4
+
+
+def test_memory_is_measured_in_a_child_process(tmp_path):
+    proc = run_python([REPO / 'benchmarks' / 'run.py', '--quick', '--only',
+                       'sparsemax', '--out', tmp_path], check=False,
+                      timeout=600)
+    assert proc.returncode in (0, 1), proc.stderr[-3000:]
+    data = json.loads((tmp_path / 'results.json').read_text())
+    peaks = {r['name']: r['peak_mib'] for r in data['results']}
+    assert set(peaks) == {'ours', 'sparsemax (PyPI)', 'entmax'}
+    if all(p is None for p in peaks.values()):
+        pytest.skip('peak RSS cannot be measured on this system')
+    # the PyPI package materialises several (68, 3072) float32 temporaries
+    assert peaks['sparsemax (PyPI)'] > 0.5
