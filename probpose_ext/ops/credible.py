@@ -1,0 +1,277 @@
+"""Credible regions of probability maps.
+
+A probabilistic keypoint head outputs, per instance and keypoint, a
+probability map ``P`` over heatmap pixels (non-negative, summing to 1). Pixel
+centres sit at integer coordinates ``x in 0..W-1``, ``y in 0..H-1``; pixel
+``(x, y)`` covers ``[x - 0.5, x + 0.5] x [y - 0.5, y + 0.5]``.
+
+The level-``p`` credible region of a map is the smallest set of pixels
+holding at least probability ``p``: pixels are sorted by probability in
+descending order and the shortest prefix whose cumulative mass reaches ``p``
+is kept (a highest-density region). Ties in probability are broken by the
+row-major pixel index ``y * W + x`` (the lower index is taken first), so the
+region is deterministic. Pixels of zero probability are never part of a
+region: they cannot add mass, so ``p = 1`` gives exactly the support of a
+(sparsemax) map, even when its sum is off 1 by rounding.
+
+Because the map is discrete, the region usually holds *more* than ``p``
+(the last pixel overshoots). If the ground truth is distributed as the map
+itself, the probability that it falls in the region equals the mass of the
+region, so the expected empirical coverage is ``>= p`` (equal to the mean
+held mass returned by :func:`credible_region_stats`), not exactly ``p``.
+
+All functions are pure PyTorch, vectorised over instances and keypoints, and
+run on any device in float32 or float64.
+"""
+from typing import Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from torch import Tensor
+
+ArrayLike = Union[Tensor, np.ndarray, Sequence[float]]
+
+
+def _check_prob(prob: Tensor) -> None:
+    if not isinstance(prob, Tensor):
+        raise TypeError(f'prob must be a Tensor, got {type(prob)}')
+    if prob.dim() != 4:
+        raise ValueError('prob must have shape (N, K, H, W), got '
+                         f'{tuple(prob.shape)}')
+
+
+def _check_level(p: float) -> float:
+    p = float(p)
+    if not 0.0 < p <= 1.0:
+        raise ValueError(f'credible level p must be in (0, 1], got {p}')
+    return p
+
+
+def credible_region_mask(prob: Tensor, p: float) -> Tensor:
+    """Smallest set of pixels holding at least probability ``p`` per map.
+
+    Pixels are sorted by probability in descending order (ties: lower
+    row-major index ``y * W + x`` first, via a stable sort) and a pixel is
+    kept iff its probability is positive and the mass of the pixels sorted
+    before it is ``< p``. This is the shortest prefix whose cumulative mass
+    reaches ``p``; removing its least probable pixel leaves less than ``p``.
+    If a map holds less than ``p`` in total (all-zero maps, rounding with
+    ``p`` close to 1), its region is its whole support. For ``p = 1`` the
+    region is the support ``prob > 0``.
+
+    The cumulative sums are computed in at least float32 (half-precision
+    maps are promoted).
+
+    Note:
+        - instance number: N
+        - keypoint number: K
+        - heatmap height: H
+        - heatmap width: W
+
+    Args:
+        prob (Tensor): Probability maps in shape (N, K, H, W), non-negative
+            and summing to 1 over (H, W).
+        p (float): Credible level in (0, 1].
+
+    Returns:
+        Tensor: Bool mask of the credible regions in shape (N, K, H, W).
+    """
+    _check_prob(prob)
+    p = _check_level(p)
+    n, k, h, w = prob.shape
+    if n * k * h * w == 0:
+        return torch.zeros(prob.shape, dtype=torch.bool, device=prob.device)
+    dtype = torch.promote_types(prob.dtype, torch.float32)
+    flat = prob.reshape(n * k, h * w).to(dtype)
+    vals, order = torch.sort(flat, dim=-1, descending=True, stable=True)
+    if p >= 1.0:
+        keep = vals > 0
+    else:
+        cum = vals.cumsum(dim=-1)
+        before = torch.cat([cum.new_zeros(n * k, 1), cum[:, :-1]], dim=-1)
+        keep = (vals > 0) & (before < p)
+    mask = torch.zeros_like(keep).scatter_(-1, order, keep)
+    return mask.reshape(n, k, h, w)
+
+
+def credible_region_stats(prob: Tensor,
+                          p: float) -> Tuple[Tensor, Tensor, Tensor]:
+    """Area, bounding box and held mass of the level-``p`` credible regions.
+
+    The box is the axis-aligned hull of the region's pixels with their pixel
+    extents: ``[x0, y0, x1, y1] = [min x - 0.5, min y - 0.5, max x + 0.5,
+    max y + 0.5]`` in heatmap pixel coordinates (a one-pixel region at
+    ``(x, y)`` gives ``[x - 0.5, y - 0.5, x + 0.5, y + 0.5]``). Empty regions
+    (all-zero maps) have area 0, mass 0 and a NaN box.
+
+    Note:
+        - instance number: N
+        - keypoint number: K
+        - heatmap height: H
+        - heatmap width: W
+
+    Args:
+        prob (Tensor): Probability maps in shape (N, K, H, W).
+        p (float): Credible level in (0, 1].
+
+    Returns:
+        tuple:
+        - area (Tensor): Number of pixels of each region (heatmap pixels^2),
+          float in shape (N, K).
+        - boxes (Tensor): Bounding boxes ``[x0, y0, x1, y1]`` in shape
+          (N, K, 4).
+        - mass (Tensor): Probability held by each region (``>= p`` up to
+          rounding, unless the map holds less) in shape (N, K).
+
+        All with the floating dtype (at least float32) and the device of
+        ``prob``.
+    """
+    mask = credible_region_mask(prob, p)
+    dtype = torch.promote_types(prob.dtype, torch.float32)
+    n, k, h, w = prob.shape
+    area = mask.sum(dim=(-2, -1)).to(dtype)
+    mass = (prob.to(dtype) * mask).sum(dim=(-2, -1))
+
+    def _extent(occupied: Tensor, size: int) -> Tuple[Tensor, Tensor]:
+        idx = torch.arange(size, device=prob.device, dtype=dtype)
+        lo = torch.where(occupied, idx, idx.new_tensor(float(size))).amin(-1)
+        hi = torch.where(occupied, idx, idx.new_tensor(-1.0)).amax(-1)
+        return lo - 0.5, hi + 0.5
+
+    if h * w == 0:
+        boxes = torch.full((n, k, 4), float('nan'), dtype=dtype,
+                           device=prob.device)
+        return area, boxes, mass
+    x0, x1 = _extent(mask.any(dim=-2), w)  # columns: (N, K, W)
+    y0, y1 = _extent(mask.any(dim=-1), h)  # rows: (N, K, H)
+    boxes = torch.stack([x0, y0, x1, y1], dim=-1)
+    empty = (area == 0)[..., None]
+    boxes = torch.where(empty, boxes.new_tensor(float('nan')), boxes)
+    return area, boxes, mass
+
+
+def region_contains(mask: Tensor, points: Tensor) -> Tensor:
+    """Whether each point lies in its credible region.
+
+    A point ``(x, y)`` in heatmap coordinates belongs to the pixel
+    ``(floor(x + 0.5), floor(y + 0.5))`` (nearest pixel centre; a point on
+    the boundary between two pixels goes to the higher index). Points whose
+    pixel is outside the map, and non-finite points, are never contained.
+    Averaging the result over ground-truth points gives the empirical
+    coverage of the regions.
+
+    Note:
+        - instance number: N
+        - keypoint number: K
+        - heatmap height: H
+        - heatmap width: W
+
+    Args:
+        mask (Tensor): Bool region masks in shape (N, K, H, W), e.g. from
+            :func:`credible_region_mask`.
+        points (Tensor): Points ``(x, y)`` in heatmap pixel coordinates in
+            shape (N, K, 2).
+
+    Returns:
+        Tensor: Bool containment in shape (N, K).
+    """
+    if mask.dim() != 4:
+        raise ValueError('mask must have shape (N, K, H, W), got '
+                         f'{tuple(mask.shape)}')
+    n, k, h, w = mask.shape
+    points = torch.as_tensor(points, device=mask.device)
+    if points.shape != (n, k, 2):
+        raise ValueError(f'points must have shape {(n, k, 2)}, got '
+                         f'{tuple(points.shape)}')
+    if not points.is_floating_point():
+        points = points.to(torch.get_default_dtype())
+    pix = torch.floor(points + 0.5)
+    finite = torch.isfinite(pix).all(dim=-1)
+    px = torch.nan_to_num(pix[..., 0], nan=-1.0, posinf=-1.0, neginf=-1.0)
+    py = torch.nan_to_num(pix[..., 1], nan=-1.0, posinf=-1.0, neginf=-1.0)
+    inside = finite & (px >= 0) & (px < w) & (py >= 0) & (py < h)
+    flat_idx = (py.clamp(0, max(h - 1, 0)) * w +
+                px.clamp(0, max(w - 1, 0))).long()
+    if h * w == 0:
+        return torch.zeros((n, k), dtype=torch.bool, device=mask.device)
+    hit = mask.reshape(n, k, h * w).bool().gather(-1, flat_idx[..., None])
+    return hit[..., 0] & inside
+
+
+def credible_boxes_to_image(boxes: Tensor,
+                            center: ArrayLike,
+                            scale: ArrayLike,
+                            heatmap_size: Sequence[int],
+                            input_size: Optional[Sequence[int]] = None
+                            ) -> Tensor:
+    """Map boxes from heatmap pixels to image pixels (top-down, UDP).
+
+    The top-down input crop is the box of size ``scale = (s_w, s_h)``
+    centred at ``center = (c_x, c_y)`` in the image. With the UDP
+    convention (``TopdownAffine(use_udp=True)`` and
+    :class:`~probpose_ext.codecs.ProbMap`), heatmap pixel centres ``0`` and
+    ``W - 1`` map to the crop edges ``c_x - s_w / 2`` and ``c_x + s_w / 2``,
+    i.e. the exact inverse of the UDP warp is the affine map
+
+        x_img = x_hm * s_w / (W - 1) + c_x - s_w / 2
+
+    (same for ``y`` with ``H``, ``s_h``, ``c_y``), applied to both box
+    corners. It is independent of the input size.
+
+    MMPose's ``TopdownPoseEstimator`` maps decoded keypoints back with
+    ``x_in / w * s_w + c_x - s_w / 2`` (``w`` the input width) after the
+    codec's ``x_in = x_hm * (w - 1) / (W - 1)``, which shrinks the crop by
+    ``(w - 1) / w``. Pass ``input_size = (w, h)`` to reproduce that exactly
+    (so the boxes are consistent with MMPose's predicted keypoints):
+
+        x_img = x_hm * (w - 1) / ((W - 1) * w) * s_w + c_x - s_w / 2
+
+    Rotation is not supported (test-time crops are not rotated).
+
+    Note:
+        - instance number: N
+        - keypoint number: K
+        - heatmap height: H
+        - heatmap width: W
+
+    Args:
+        boxes (Tensor): Boxes ``[x0, y0, x1, y1]`` in heatmap pixel
+            coordinates in shape (N, K, 4).
+        center (Tensor | np.ndarray | Sequence): Crop centres in image
+            pixels in shape (N, 2).
+        scale (Tensor | np.ndarray | Sequence): Crop sizes ``(s_w, s_h)`` in
+            image pixels in shape (N, 2).
+        heatmap_size (Sequence[int]): Heatmap size ``(W, H)``, both >= 2.
+        input_size (Sequence[int], optional): Model input size ``(w, h)``;
+            if given, use MMPose's estimator back-mapping (see above).
+            Defaults to None (exact UDP inverse).
+
+    Returns:
+        Tensor: Boxes ``[x0, y0, x1, y1]`` in image pixels in shape
+        (N, K, 4), with the dtype and device of ``boxes``.
+    """
+    boxes = torch.as_tensor(boxes)
+    if not boxes.is_floating_point():
+        boxes = boxes.to(torch.get_default_dtype())
+    if boxes.dim() != 3 or boxes.shape[-1] != 4:
+        raise ValueError('boxes must have shape (N, K, 4), got '
+                         f'{tuple(boxes.shape)}')
+    if len(heatmap_size) != 2 or min(heatmap_size) < 2:
+        raise ValueError('heatmap_size must be (W, H) with both >= 2, got '
+                         f'{tuple(heatmap_size)}')
+    center_t = torch.as_tensor(center, dtype=boxes.dtype,
+                               device=boxes.device).reshape(-1, 2)
+    scale_t = torch.as_tensor(scale, dtype=boxes.dtype,
+                              device=boxes.device).reshape(-1, 2)
+    hm = boxes.new_tensor([float(v) - 1.0 for v in heatmap_size])
+    factor = scale_t / hm  # image pixels per heatmap pixel, (N, 2)
+    if input_size is not None:
+        if len(input_size) != 2 or min(input_size) < 2:
+            raise ValueError('input_size must be (w, h) with both >= 2, got '
+                             f'{tuple(input_size)}')
+        inp = boxes.new_tensor([float(v) for v in input_size])
+        factor = factor * (inp - 1.0) / inp
+    offset = center_t - 0.5 * scale_t  # image position of heatmap (0, 0)
+    factor = factor.repeat(1, 2)[:, None, :]  # (N, 1, 4) as x, y, x, y
+    offset = offset.repeat(1, 2)[:, None, :]
+    return boxes * factor + offset
