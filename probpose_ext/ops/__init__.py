@@ -1,6 +1,9 @@
 """Pure maths on tensors and arrays (no registry imports): sparsemax, OKS
 kernels, expected-OKS decoding, the OKS-risk loss, activation-window
-geometry and Ex-OKS."""
+geometry, Ex-OKS, calibration of probability maps and credible regions."""
+from .calibration import (calibration_curve, fit_temperature, miscalibration,
+                          rank_mass)
+from .credible import credible_region_mask, credible_region_stats
 from .ex_oks import ex_oks, ex_oks_matrix
 from .oks import (decode_expected_oks, expected_oks_map, oks,
                   oks_variance_authors, oks_variance_instance,
@@ -15,5 +18,7 @@ __all__ = [
     'oks_variance_authors', 'expected_oks_map', 'decode_expected_oks',
     'oks_target_map', 'oks_risk', 'sobel_energy', 'oks_risk_loss', 'ex_oks',
     'ex_oks_matrix', 'activation_window', 'pad_to_contain',
-    'sq_distance_to_window_boundary', 'keypoint_domains'
+    'sq_distance_to_window_boundary', 'keypoint_domains', 'rank_mass',
+    'calibration_curve', 'miscalibration', 'fit_temperature',
+    'credible_region_mask', 'credible_region_stats'
 ]
