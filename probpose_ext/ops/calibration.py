@@ -49,6 +49,7 @@ from typing import Dict, Optional, Sequence, Tuple, Union
 import torch
 from torch import Tensor
 
+from ._checks import check_maps
 from .simplex import sparsemax
 
 __all__ = [
@@ -195,10 +196,7 @@ def rank_mass(
         what matters for the exact zeros of sparsemax maps and for
         constant maps.
     """
-    if prob.dim() != 4 or not prob.is_floating_point():
-        raise ValueError('prob must be a floating tensor of shape '
-                         f'(N, K, H, W), got {prob.dtype} '
-                         f'{tuple(prob.shape)}')
+    check_maps(prob, floating=True)
     num, num_kpt, height, width = prob.shape
     if tuple(gt_xy.shape) != (num, num_kpt, 2):
         raise ValueError(f'gt_xy must have shape {(num, num_kpt, 2)}, got '
@@ -413,10 +411,7 @@ def fit_temperature(logits: Tensor,
     """
     if metric not in ('mace', 'ks'):
         raise ValueError(f"metric must be 'mace' or 'ks', got {metric!r}")
-    if logits.dim() != 4 or not logits.is_floating_point():
-        raise ValueError('logits must be a floating tensor of shape '
-                         f'(N, K, H, W), got {logits.dtype} '
-                         f'{tuple(logits.shape)}')
+    check_maps(logits, 'logits', floating=True)
     num, num_kpt, height, width = logits.shape
     if tuple(gt_xy.shape) != (num, num_kpt, 2):
         raise ValueError(f'gt_xy must have shape {(num, num_kpt, 2)}, got '

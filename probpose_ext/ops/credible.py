@@ -29,15 +29,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ._checks import check_maps
+
 ArrayLike = Union[Tensor, np.ndarray, Sequence[float]]
-
-
-def _check_prob(prob: Tensor) -> None:
-    if not isinstance(prob, Tensor):
-        raise TypeError(f'prob must be a Tensor, got {type(prob)}')
-    if prob.dim() != 4:
-        raise ValueError('prob must have shape (N, K, H, W), got '
-                         f'{tuple(prob.shape)}')
 
 
 def _check_level(p: float) -> float:
@@ -76,7 +70,7 @@ def credible_region_mask(prob: Tensor, p: float) -> Tensor:
     Returns:
         Tensor: Bool mask of the credible regions in shape (N, K, H, W).
     """
-    _check_prob(prob)
+    check_maps(prob)
     p = _check_level(p)
     n, k, h, w = prob.shape
     if n * k * h * w == 0:
@@ -175,9 +169,7 @@ def region_contains(mask: Tensor, points: Tensor) -> Tensor:
     Returns:
         Tensor: Bool containment in shape (N, K).
     """
-    if mask.dim() != 4:
-        raise ValueError('mask must have shape (N, K, H, W), got '
-                         f'{tuple(mask.shape)}')
+    check_maps(mask, 'mask')
     n, k, h, w = mask.shape
     points = torch.as_tensor(points, device=mask.device)
     if points.shape != (n, k, 2):

@@ -34,6 +34,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ._checks import check_maps
+
 ArrayLike = Union[Tensor, np.ndarray, Sequence[float], float]
 
 #: Ratio of the keypoint-annotated object area to its bounding-box area that
@@ -255,9 +257,7 @@ def _check_variance(variance: ArrayLike, n: int, k: int, dtype: torch.dtype,
 
 def _check_prob(prob: Tensor) -> Tensor:
     """Check that ``prob`` is (N, K, H, W) and make it floating."""
-    if prob.dim() != 4:
-        raise ValueError(
-            f'prob must have shape (N, K, H, W), got {tuple(prob.shape)}')
+    check_maps(prob)
     if not prob.is_floating_point():
         prob = prob.to(torch.get_default_dtype())
     return prob
@@ -363,9 +363,7 @@ def argmax_newton_refine(score_map: Tensor) -> Tuple[Tensor, Tensor]:
         - scores (Tensor): The map values at the integer arg-max in shape
           (N, K).
     """
-    if score_map.dim() != 4:
-        raise ValueError('score_map must have shape (N, K, H, W), got '
-                         f'{tuple(score_map.shape)}')
+    check_maps(score_map, 'score_map')
     if not score_map.is_floating_point():
         score_map = score_map.to(torch.get_default_dtype())
     n, k, h, w = score_map.shape

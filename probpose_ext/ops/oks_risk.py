@@ -23,6 +23,8 @@ from typing import Optional, Sequence, Tuple, Union
 import torch
 from torch import Tensor
 
+from ._checks import check_maps
+
 Reduction = str
 
 
@@ -175,9 +177,7 @@ def sobel_energy(prob: Tensor) -> Tensor:
         Tensor: ``sum_x (S_x * P)^2 + (S_y * P)^2`` in shape (N, K), with
         zero padding at the borders.
     """
-    if prob.dim() != 4:
-        raise ValueError(
-            f'prob must be (N, K, H, W), got {tuple(prob.shape)}')
+    check_maps(prob)
     return _SobelEnergy.apply(prob)
 
 
