@@ -9,17 +9,7 @@ from probpose_ext.ops.credible import (credible_boxes_to_image,
                                        credible_region_stats, region_contains)
 from probpose_ext.ops.simplex import sparsemax
 
-F64 = torch.float64
-
-
-def _random_prob(n, k, h, w, seed=0, sparse=True, dtype=F64):
-    """Random probability maps; ``sparse`` zeroes about half the pixels."""
-    gen = torch.Generator().manual_seed(seed)
-    p = torch.rand(n, k, h, w, generator=gen, dtype=F64)
-    if sparse:
-        p = torch.where(p > 0.5, p - 0.5, torch.zeros_like(p))
-        p[..., 0, 0] += 1e-3  # never an all-zero map
-    return (p / p.sum(dim=(-2, -1), keepdim=True)).to(dtype)
+from tests.ops._maps import F64, random_prob
 
 
 def _brute_mask(prob, p):
@@ -44,7 +34,7 @@ def _brute_mask(prob, p):
 @pytest.mark.parametrize('p', [0.05, 0.3, 0.5, 0.9, 0.99])
 @pytest.mark.parametrize('sparse', [True, False])
 def test_mask_matches_brute_force(p, sparse):
-    prob = _random_prob(3, 4, 5, 6, seed=int(p * 100) + sparse, sparse=sparse)
+    prob = random_prob(3, 4, 5, 6, seed=int(p * 100) + sparse, sparse=sparse)
     mask = credible_region_mask(prob, p)
     assert mask.dtype == torch.bool and mask.shape == prob.shape
     np.testing.assert_array_equal(mask.numpy(), _brute_mask(prob, p))
@@ -55,7 +45,7 @@ def test_mask_matches_brute_force(p, sparse):
 
 @pytest.mark.parametrize('p', [0.1, 0.5, 0.8, 0.95])
 def test_mask_minimal_and_holds_p(p):
-    prob = _random_prob(6, 3, 7, 5, seed=7, sparse=False)
+    prob = random_prob(6, 3, 7, 5, seed=7, sparse=False)
     mask = credible_region_mask(prob, p)
     mass = (prob * mask).sum(dim=(-2, -1))
     assert (mass >= p).all()
@@ -102,7 +92,7 @@ def test_p_one_gives_support_of_sparse_map():
 
 
 def test_mask_input_validation():
-    prob = _random_prob(1, 1, 3, 3)
+    prob = random_prob(1, 1, 3, 3)
     for bad in (0.0, -0.1, 1.01):
         with pytest.raises(ValueError):
             credible_region_mask(prob, bad)
@@ -141,7 +131,7 @@ def test_stats_single_pixel_and_empty():
 
 
 def test_stats_against_brute_force():
-    prob = _random_prob(4, 3, 6, 7, seed=11, sparse=True)
+    prob = random_prob(4, 3, 6, 7, seed=11, sparse=True)
     area, boxes, mass = credible_region_stats(prob, 0.7)
     ref = _brute_mask(prob, 0.7)
     for i in range(4):

@@ -8,20 +8,10 @@ from probpose_ext.ops.oks import (argmax_newton_refine, decode_expected_oks,
                                   expected_oks_map, gaussian_oks_matrix,
                                   newton_step_1d, oks, oks_variance_authors,
                                   oks_variance_instance, oks_variance_nominal)
+from tests.ops._maps import F64, random_prob
 
 NOSE, WRIST, ELBOW, HIP = 0.026, 0.062, 0.072, 0.107
 HM_SIZE = (48, 64)  # (W, H) heatmap of a 192x256 (w x h) input window
-F64 = torch.float64
-
-
-def _random_prob(n, k, h, w, seed=0, sparse=True, dtype=F64):
-    """Random probability maps; ``sparse`` zeroes ~half the pixels."""
-    gen = torch.Generator().manual_seed(seed)
-    p = torch.rand(n, k, h, w, generator=gen, dtype=F64)
-    if sparse:
-        p = torch.where(p > 0.5, p - 0.5, torch.zeros_like(p))
-        p[..., 0, 0] += 1e-3  # never an all-zero map
-    return (p / p.sum(dim=(-2, -1), keepdim=True)).to(dtype)
 
 
 def _gauss_prob(x0, y0, var, h=64, w=48):
@@ -56,7 +46,7 @@ def _brute_force_eoks(prob, var_nk):
 # ----------------------------------------------------------------------
 @pytest.mark.parametrize('per_instance', [False, True])
 def test_expected_oks_map_matches_brute_force(per_instance):
-    prob = _random_prob(2, 3, 7, 5, seed=1)
+    prob = random_prob(2, 3, 7, 5, seed=1)
     if per_instance:
         var = torch.tensor([[0.3, 1.7, 6.0], [2.5, 0.8, 40.0]], dtype=F64)
         var_nk = var.numpy()
@@ -76,7 +66,7 @@ def test_expected_oks_map_matches_brute_force(per_instance):
 
 
 def test_expected_oks_map_limits_and_shapes():
-    prob = _random_prob(2, 3, 6, 4, seed=2)
+    prob = random_prob(2, 3, 6, 4, seed=2)
     # zero variance: the kernel is a delta, E[OKS] = P
     torch.testing.assert_close(expected_oks_map(prob, 0.), prob)
     # huge variance: kernel ~ 1 everywhere, E[OKS] ~ total mass = 1
@@ -163,7 +153,7 @@ def test_decode_bimodal_kernel_width_decides():
 
 
 def test_decode_batch_equals_items():
-    prob = _random_prob(4, 5, 16, 12, seed=3)
+    prob = random_prob(4, 5, 16, 12, seed=3)
     var = torch.rand(
         4, 5, generator=torch.Generator().manual_seed(4), dtype=F64) * 10 + 0.2
     kps, scores = decode_expected_oks(prob, var)
@@ -411,7 +401,7 @@ def test_decode_all_zero_dense_and_invalid_maps():
     assert kps.tolist() == [[[0., 0.]] * 2] * 2
     assert scores.tolist() == [[0., 0.]] * 2
     # dense maps: the dense computation
-    _assert_same_decoding(_random_prob(2, 3, 16, 12, seed=4, sparse=False),
+    _assert_same_decoding(random_prob(2, 3, 16, 12, seed=4, sparse=False),
                           [1., 2., 3.])
     # negative or non-finite values (not probability maps): the dense
     # computation, whatever it gives
@@ -596,7 +586,7 @@ def test_oks_closed_form():
 # ----------------------------------------------------------------------
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
 def test_cuda_matches_cpu():
-    prob = _random_prob(3, 17, 64, 48, seed=5)
+    prob = random_prob(3, 17, 64, 48, seed=5)
     var_k = oks_variance_nominal(torch.linspace(0.025, 0.107, 17, dtype=F64),
                                  HM_SIZE)
     var_nk = var_k * torch.tensor([[0.5], [1.], [2.]], dtype=F64)
