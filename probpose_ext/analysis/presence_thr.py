@@ -145,7 +145,7 @@ class _ExApSweepMetric(ExCocoMetric):
     ``ExCocoMetric`` keeps only the best value of its oracle sweep; here the
     whole sweep is kept, and nothing else is evaluated (the standard OKS
     statistics do not depend on the threshold). Each value is the Ex-AP of
-    the metric's own evaluator (:meth:`ExCocoMetric._evaluator`) with that
+    the metric's own evaluator (:meth:`ExCocoMetric.ex_ap_sweep`) with that
     ``presence_thr``, on the result file the metric itself wrote, i.e. what
     ``ExCocoMetric(presence_thr=thr)`` reports as ``Ex_AP``.
     """
@@ -153,11 +153,9 @@ class _ExApSweepMetric(ExCocoMetric):
     def _do_python_keypoint_eval(self, outfile_prefix: str) -> list:
         with contextlib.redirect_stdout(io.StringIO()):  # xtcocotools chat
             coco_det = self.coco.loadRes(f'{outfile_prefix}.keypoints.json')
-        return [(f'Ex_AP@{thr!r}',
-                 self._evaluator(coco_det, extended=True,
-                                 presence_thr=thr).run(
-                                     per_visibility=False)['Ex_AP'])
-                for thr in self.oracle_thrs]
+        sweep = self.ex_ap_sweep(self._evaluator(coco_det, extended=True),
+                                 self.oracle_thrs)
+        return [(f'Ex_AP@{thr!r}', ap) for thr, ap in sweep]
 
 
 def _resolve_presence_key(samples: Sequence[Mapping],

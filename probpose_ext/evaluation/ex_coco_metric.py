@@ -1,7 +1,7 @@
 """COCO keypoint metric with Ex-OKS / Ex-mAP (out-of-image keypoints)."""
 import io
 from collections import OrderedDict, defaultdict
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmengine.fileio import dump, load
@@ -226,6 +226,26 @@ class ExCocoMetric(CocoMetric):
             aspect_ratio=self.aspect_ratio,
             aw_distance=self.aw_distance)
 
+    @staticmethod
+    def ex_ap_sweep(evaluator: ExCOCOeval,
+                    thrs: Sequence[float]) -> List[Tuple[float, float]]:
+        """Ex-AP at each presence threshold, with one evaluator whose
+        cached arrays serve every threshold.
+
+        Args:
+            evaluator (ExCOCOeval): An extended evaluator (its
+                ``presence_thr`` is changed).
+            thrs (Sequence[float]): Presence thresholds.
+
+        Returns:
+            list[tuple[float, float]]: ``(threshold, Ex_AP)`` pairs.
+        """
+        sweep = []
+        for thr in thrs:
+            evaluator.presence_thr = thr
+            sweep.append((thr, evaluator.run(per_visibility=False)['Ex_AP']))
+        return sweep
+
     def _do_python_keypoint_eval(self, outfile_prefix: str) -> list:
         """Standard and Ex-OKS statistics as ``(name, value)`` pairs."""
         logger: MMLogger = MMLogger.get_current_instance()
@@ -239,9 +259,7 @@ class ExCocoMetric(CocoMetric):
         stats.update(extended.run(self.per_visibility, log))
         if self.oracle_thrs:
             best_ap, best_thr = -1.0, None
-            for thr in self.oracle_thrs:
-                extended.presence_thr = thr
-                ap = extended.run(per_visibility=False)['Ex_AP']
+            for thr, ap in self.ex_ap_sweep(extended, self.oracle_thrs):
                 if ap > best_ap:
                     best_ap, best_thr = ap, thr
             stats['Ex_AP@oracle_thr'] = best_ap
