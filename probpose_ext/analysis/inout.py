@@ -43,7 +43,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..ops.windows import activation_window, in_window
+from ..ops.windows import activation_window, cropcoco_visibility, in_window
 
 LABEL_SOURCES = ('auto', 'visibility', 'pad_to_contain', 'geometry')
 
@@ -239,12 +239,9 @@ def gt_labels_out(keypoints: np.ndarray,
             window = activation_window(bboxes[rows], float(ratio), padding)
             out[rows] = ~in_window(keypoints[rows], window)
         return out, annotated
-    out = vis == 3
-    if label_source in ('auto', 'pad_to_contain'):
-        pad = np.asarray(pad, dtype=np.float64)
-        has_pad = ~np.isnan(pad)
-        out = np.where(has_pad, pad > padding, out)
-    return out, annotated
+    if label_source == 'visibility':
+        return vis == 3, annotated
+    return cropcoco_visibility(vis, pad, padding) == 3, annotated
 
 
 def load_inout(dump_path_or_list: Dump,

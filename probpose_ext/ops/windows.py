@@ -12,7 +12,7 @@ Note:
     - N: number of instances (any leading shape ``...`` is allowed)
     - K: number of keypoints
 """
-from typing import Sequence, Union
+from typing import Optional, Sequence, Union
 
 import numpy as np
 
@@ -109,6 +109,36 @@ def pad_to_contain(points: ArrayLike,
     with np.errstate(divide='ignore', invalid='ignore'):
         ratio = np.where(offset == 0, 0.0, offset / half)
     return ratio.max(axis=-1)
+
+
+def cropcoco_visibility(visibility: ArrayLike,
+                        pad: ArrayLike,
+                        padding: float = 1.25,
+                        has_pad: Optional[ArrayLike] = None) -> np.ndarray:
+    """CropCOCO visibility at an activation-window padding.
+
+    Where ``pad_to_contain`` is known it decides what is out of the AW, as
+    the authors' exococotools does: an annotated keypoint with
+    ``pad_to_contain > padding`` gets ``v=3``, a ``v=3`` keypoint that the
+    padded window contains gets ``v=1``. Elsewhere ``v`` is kept.
+
+    Args:
+        visibility (ArrayLike): Annotated ``v`` in {0, 1, 2, 3}, (N, K).
+        pad (ArrayLike): ``pad_to_contain`` in shape (N, K), NaN where
+            unknown.
+        padding (float): Activation-window padding.
+        has_pad (ArrayLike, optional): Where ``pad`` is known, broadcastable
+            to (N, K). Defaults to ``~isnan(pad)``.
+
+    Returns:
+        np.ndarray: Effective ``v`` (int64) in shape (N, K); ``v == 3`` is
+        "out of the activation window".
+    """
+    v = np.asarray(visibility).astype(np.int64)
+    pad = np.asarray(pad, dtype=np.float64)
+    known = ~np.isnan(pad) if has_pad is None else np.asarray(has_pad, bool)
+    out = (pad > padding) & (v > 0)
+    return np.where(known, np.where(out, 3, np.where(v > 2, 1, v)), v)
 
 
 def in_window(points: ArrayLike, windows: ArrayLike) -> np.ndarray:

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from probpose_ext.ops.windows import (activation_window, fixed_aspect_size,
+from probpose_ext.ops.windows import (activation_window, cropcoco_visibility,
+                                      fixed_aspect_size,
                                       in_image, in_window, keypoint_domains,
                                       pad_to_contain,
                                       sq_distance_outside_window,

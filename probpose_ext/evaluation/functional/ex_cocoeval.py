@@ -65,7 +65,8 @@ import numpy as np
 from xtcocotools.cocoeval import COCOeval
 
 from ...ops.ex_oks import check_aw_distance, keypoint_similarity, masked_mean
-from ...ops.windows import (activation_window, sq_distance_outside_window,
+from ...ops.windows import (activation_window, cropcoco_visibility,
+                            sq_distance_outside_window,
                             sq_distance_to_window_boundary)
 
 #: Names of xtcocotools' ten keypoint summary statistics, in order (the
@@ -404,9 +405,7 @@ class ExCOCOeval(COCOeval):
         """
         if not self.extended:
             return np.where((v == 1) | (v == 2), v, 0)
-        out = (pad > self.padding) & (v > 0)
-        relabelled = np.where(out, 3, np.where(v > 2, 1, v))
-        return np.where(has_pad[:, None], relabelled, v)
+        return cropcoco_visibility(v, pad, self.padding, has_pad[:, None])
 
     def _visibility(self, gt: dict) -> np.ndarray:
         """Effective visibility (K,) of one GT annotation."""
