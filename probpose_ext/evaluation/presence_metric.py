@@ -5,6 +5,8 @@ import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmpose.registry import METRICS
 
+from ..ops.windows import in_window
+
 
 def keypoints_in_window(keypoints: np.ndarray, center: np.ndarray,
                         scale: np.ndarray) -> np.ndarray:
@@ -18,9 +20,10 @@ def keypoints_in_window(keypoints: np.ndarray, center: np.ndarray,
     Returns:
         np.ndarray: (N, K) bool.
     """
-    low = np.asarray(center) - 0.5 * np.asarray(scale)
-    high = np.asarray(center) + 0.5 * np.asarray(scale)
-    return ((keypoints >= low) & (keypoints <= high)).all(axis=-1)
+    half = 0.5 * np.asarray(scale, dtype=np.float64)
+    centre = np.asarray(center, dtype=np.float64)
+    return in_window(keypoints, np.concatenate([centre - half,
+                                                centre + half]))
 
 
 @METRICS.register_module()
