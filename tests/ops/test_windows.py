@@ -150,3 +150,20 @@ def test_keypoint_domains_by_construction():
     # a padding of 1.0 moves B keypoints outside the bbox-sized AW to C
     codes = keypoint_domains(kpts, vis, box, [[100, 100]], padding=1.0)
     assert codes[0, 1] == 2
+
+
+def test_cropcoco_visibility_follows_pad_to_contain_where_known():
+    v = np.array([[0, 1, 2, 3, 3, 2, 1]])
+    pad = np.array([[-1, 2.0, 1.0, 2.0, 1.1, np.nan, np.nan]])
+    # padding 1.25: out iff pad > 1.25 (annotated); unknown pad keeps v
+    np.testing.assert_array_equal(cropcoco_visibility(v, pad, 1.25),
+                                  [[0, 3, 2, 3, 1, 2, 1]])
+    # a wider window contains them all: every v=3 becomes 1
+    np.testing.assert_array_equal(cropcoco_visibility(v, pad, 2.5),
+                                  [[0, 1, 2, 1, 1, 2, 1]])
+    # has_pad marks whole rows as known (ExCOCOeval's rule for NaN entries)
+    np.testing.assert_array_equal(
+        cropcoco_visibility(v, pad, 1.25, has_pad=np.array([[True]])),
+        [[0, 3, 2, 3, 1, 2, 1]])
+    np.testing.assert_array_equal(
+        cropcoco_visibility(v, pad, 1.25, has_pad=np.array([[False]])), v)
