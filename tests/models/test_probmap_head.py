@@ -105,6 +105,59 @@ def test_predict_fields_and_flip_tta():
     np.testing.assert_allclose(preds_flip[0].keypoints, kpts, rtol=1e-5)
 
 
+def test_forward_returns_the_logits_before_the_temperature():
+    head = _head(temperature=0.7)
+    out = head.forward(_feats())
+    b, k, h, w = out['logits'].shape
+    expected = sparsemax(out['logits'].reshape(b, k, h * w) / 0.7,
+                         dim=-1).reshape(b, k, h, w)
+    torch.testing.assert_close(out['prob'], expected)
+
+
+def test_test_time_temperature_replaces_the_training_one():
+    """``test_cfg.temperature`` (what calibration writes) gives the maps of
+    a head trained at that temperature from the same logits."""
+    head, feats = _head(temperature=0.5), _feats()
+    maps = {}
+    for cfg in (dict(temperature=2.0), dict()):
+        _, fields = head.predict(feats, _samples(),
+                                 test_cfg=dict(output_heatmaps=True, **cfg))
+        maps[cfg.get('temperature', 0.5)] = torch.stack(
+            [f.heatmaps for f in fields])
+    for temperature, prob in maps.items():
+        torch.testing.assert_close(
+            prob, _head(temperature=temperature).forward(feats)['prob'])
+    assert (maps[2.0] > 0).sum() > (maps[0.5] > 0).sum()
+    with pytest.raises(ValueError, match='temperature'):
+        head.predict(feats, _samples(), test_cfg=dict(temperature=0.0))
+
+
+def test_credible_fields_in_input_pixels():
+    """Credible box/area: brute force on the predicted maps (sort pixels,
+    smallest prefix with mass >= p), mapped by UDP to input pixels."""
+    head, feats = _head(temperature=2.0), _feats()
+    preds, fields = head.predict(
+        feats, _samples(),
+        test_cfg=dict(credible_level=0.8, output_heatmaps=True))
+    assert 'keypoint_credible_box' not in head.predict(feats, _samples())[0]
+    w_in, h_in = INPUT
+    w_hm, h_hm = HEATMAP
+    sx, sy = (w_hm - 1) / (w_in - 1), (h_hm - 1) / (h_in - 1)
+    for pred, field in zip(preds, fields):
+        assert pred.keypoint_credible_box.shape == (1, 17, 4)
+        for k in range(17):
+            flat = field.heatmaps[k].double().flatten().numpy()
+            order = np.argsort(-flat, kind='stable')
+            n = int(np.searchsorted(np.cumsum(flat[order]), 0.8 - 1e-12)) + 1
+            ys, xs = np.divmod(order[:n], w_hm)
+            np.testing.assert_allclose(pred.keypoint_credible_area[0, k],
+                                       n / (sx * sy), rtol=1e-5)
+            box = [(xs.min() - 0.5) / sx, (ys.min() - 0.5) / sy,
+                   (xs.max() + 0.5) / sx, (ys.max() + 0.5) / sy]
+            np.testing.assert_allclose(pred.keypoint_credible_box[0, k], box,
+                                       rtol=1e-5)
+
+
 def test_loss_keys_values_and_weights():
     head = _head()
     feats = _feats()

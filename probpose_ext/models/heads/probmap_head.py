@@ -12,12 +12,14 @@ from mmpose.utils.typing import (ConfigType, Features, OptConfigType,
                                  OptSampleList, Predictions)
 from torch import Tensor, nn
 
-from ...ops import decode_expected_oks, sparsemax
+from ...ops import credible_region_stats, decode_expected_oks, sparsemax
 
 #: labels the head reads from ``gt_instance_labels`` (see ProbMap codec)
 _LABELS = ('keypoint_labels', 'oks_variance', 'keypoint_weights',
            'keypoints_in_window', 'presence_weights', 'visibility_labels',
            'visibility_weights')
+#: scalar branches of the head, (B, K) logits each
+_BRANCHES = ('presence_logits', 'visibility_logits', 'quality_logits')
 
 
 def _weighted_mean(values: Tensor, weights: Tensor) -> Tensor:
@@ -169,6 +171,26 @@ class ProbMapHead(HeatmapHead):
         layers.append(nn.Linear(channels, out_channels))
         return nn.Sequential(*layers)
 
+    def normalise(self, logits: Tensor,
+                  temperature: Optional[float] = None) -> Tensor:
+        """Probability maps ``sparsemax(logits / T)`` over the H*W pixels.
+
+        Args:
+            logits (Tensor): Map logits (B, K, H, W).
+            temperature (float, optional): ``T``. Defaults to the head's
+                training temperature.
+
+        Returns:
+            Tensor: Probability maps (B, K, H, W), each summing to 1.
+        """
+        temperature = self.temperature if temperature is None else float(
+            temperature)
+        if temperature <= 0:
+            raise ValueError(f'temperature must be > 0, got {temperature}')
+        b, k, h, w = logits.shape
+        return sparsemax(logits.reshape(b, k, h * w) / temperature,
+                         dim=-1).reshape(b, k, h, w)
+
     def forward(self, feats: Tuple[Tensor]) -> Dict[str, Tensor]:
         """Forward the network.
 
@@ -177,8 +199,9 @@ class ProbMapHead(HeatmapHead):
 
         Returns:
             dict: ``prob`` (B, K, H, W) probability maps (each sums to 1),
-            ``presence_logits``, ``visibility_logits`` and
-            ``quality_logits`` (B, K).
+            ``logits`` (B, K, H, W) the map logits before the temperature
+            (what calibration refits), ``presence_logits``,
+            ``visibility_logits`` and ``quality_logits`` (B, K).
         """
         x = feats[-1]
         # The branches' AdaptiveAvgPool2d(1) + Flatten, computed once, and
@@ -186,12 +209,11 @@ class ProbMapHead(HeatmapHead):
         # map branch's, so it can add the broadcast gradient in place.
         pooled = _GlobalAvgPool.apply(x)
         logits = self.final_layer(self.conv_layers(self.deconv_layers(x)))
-        b, k, h, w = logits.shape
-        prob = sparsemax(logits.reshape(b, k, h * w) / self.temperature,
-                         dim=-1).reshape(b, k, h, w)
+        prob = self.normalise(logits)
         branch_in = pooled.detach() if self.detach_branches else pooled
         return dict(
             prob=prob,
+            logits=logits,
             presence_logits=self.presence_branch[2:](branch_in),
             visibility_logits=self.visibility_branch[2:](branch_in),
             quality_logits=self.quality_branch[2:](pooled))
@@ -260,7 +282,7 @@ class ProbMapHead(HeatmapHead):
             prob=flip_heatmaps(
                 out['prob'], flip_indices=flip_indices, flip_mode='heatmap',
                 shift_heatmap=False))
-        for key in ('presence_logits', 'visibility_logits', 'quality_logits'):
+        for key in _BRANCHES:
             flipped[key] = out[key][:, flip_indices]
         return flipped
 
@@ -268,57 +290,110 @@ class ProbMapHead(HeatmapHead):
                 feats: Features,
                 batch_data_samples: OptSampleList,
                 test_cfg: ConfigType = {}) -> Predictions:
-        """Predict keypoints, expected OKS maps decoding and the scalar
+        """Predict keypoints by expected-OKS decoding, plus the scalar
         branches; with ``flip_test`` the maps and the branch probabilities of
         the flipped input (left/right swapped back) are averaged.
+
+        ``test_cfg`` keys read here (besides MMPose's ``flip_test`` and
+        ``output_heatmaps``):
+
+        - ``temperature`` (float, optional): sparsemax temperature at test
+          time, e.g. the one fitted by ``tools/analysis_tools/calibrate.py``.
+          Defaults to the training ``temperature``.
+        - ``credible_level`` (float, optional): if given, the level ``p`` of
+          the credible regions returned per keypoint (see
+          :func:`probpose_ext.ops.credible_region_stats`).
 
         Returns:
             list[InstanceData] (and list[PixelData] with ``output_heatmaps``):
             ``keypoints`` (1, K, 2) in input pixels (the estimator maps them
             to the image), ``keypoint_scores`` = predicted quality (OKS),
             ``keypoints_visible`` = ``keypoint_presence`` = presence
-            probability, ``keypoint_visibility``, ``keypoint_expected_oks``.
+            probability, ``keypoint_visibility``, ``keypoint_expected_oks``
+            (1, K); with ``credible_level``: ``keypoint_credible_area``
+            (1, K) in input pixels^2 and ``keypoint_credible_box`` (1, K, 4)
+            ``[x0, y0, x1, y1]`` in input pixels (NaN for an empty region).
         """
         with torch.no_grad():
             return self._predict(feats, batch_data_samples, test_cfg)
 
-    def _predict(self, feats: Features, batch_data_samples: OptSampleList,
-                 test_cfg: ConfigType) -> Predictions:
+    def _test_outputs(self, feats: Features, batch_data_samples: OptSampleList,
+                      test_cfg: ConfigType) -> Tuple[Tensor, Dict[str, Tensor]]:
+        """Probability maps (B, K, H, W) at the test temperature and the
+        branch probabilities (B, K), flip-averaged with ``flip_test``."""
+        temperature = test_cfg.get('temperature', None)
+
+        def run(x: Features) -> Dict[str, Tensor]:
+            out = self.forward(x)
+            if temperature is not None:
+                out['prob'] = self.normalise(out['logits'], temperature)
+            return out
+
         if test_cfg.get('flip_test', False):
             flip_indices = batch_data_samples[0].metainfo['flip_indices']
             feats_orig, feats_flip = feats
-            out = self.forward(feats_orig)
-            out_flip = self._flip_outputs(self.forward(feats_flip),
-                                          flip_indices)
+            out = run(feats_orig)
+            out_flip = self._flip_outputs(run(feats_flip), flip_indices)
             prob = 0.5 * (out['prob'] + out_flip['prob'])
             probs = {
                 key: 0.5 * (torch.sigmoid(out[key]) +
                             torch.sigmoid(out_flip[key]))
-                for key in ('presence_logits', 'visibility_logits',
-                            'quality_logits')
+                for key in _BRANCHES
             }
         else:
-            out = self.forward(feats)
+            out = run(feats)
             prob = out['prob']
-            probs = {
-                key: torch.sigmoid(out[key])
-                for key in ('presence_logits', 'visibility_logits',
-                            'quality_logits')
-            }
-        keypoints, expected_oks = self.decoder.batch_decode(prob)
+            probs = {key: torch.sigmoid(out[key]) for key in _BRANCHES}
+        return prob, probs
+
+    def _credible_fields(self, prob: Tensor,
+                         test_cfg: ConfigType) -> Dict[str, Tensor]:
+        """Credible-region area (B, K) and box (B, K, 4) in input pixels
+        (UDP: heatmap pixel ``x`` is input pixel ``x / scale_factor``), or
+        nothing when ``test_cfg`` has no ``credible_level``."""
+        level = test_cfg.get('credible_level', None)
+        if level is None:
+            return {}
+        area, boxes, _ = credible_region_stats(prob, float(level))
+        scale = torch.as_tensor(self.decoder.scale_factor, dtype=boxes.dtype,
+                                device=boxes.device)
+        return dict(
+            keypoint_credible_area=area / (scale[0] * scale[1]),
+            keypoint_credible_box=boxes / scale.repeat(2))
+
+    @staticmethod
+    def _pack(keypoints: Sequence, fields: Dict[str, object]
+              ) -> Predictions:
+        """One ``InstanceData`` per sample from the decoded ``keypoints``
+        (B arrays (1, K, 2)) and per-sample ``fields`` (tensors with a
+        leading B dimension, or lists of B arrays with a leading 1)."""
         preds = []
-        for i, (kpts, eoks) in enumerate(zip(keypoints, expected_oks)):
-            presence = probs['presence_logits'][i:i + 1].cpu().numpy()
-            preds.append(
-                InstanceData(
-                    keypoints=kpts,
-                    keypoint_scores=probs['quality_logits'][i:i + 1].cpu(
-                    ).numpy(),
-                    keypoints_visible=presence,
-                    keypoint_presence=presence.copy(),
-                    keypoint_visibility=probs['visibility_logits'][
-                        i:i + 1].cpu().numpy(),
-                    keypoint_expected_oks=eoks))
+        for i, kpts in enumerate(keypoints):
+            inst = InstanceData(keypoints=kpts)
+            for name, value in fields.items():
+                if isinstance(value, Tensor):
+                    # a copy: fields sharing one tensor stay independent
+                    value = value[i:i + 1].cpu().numpy().copy()
+                else:
+                    value = value[i]
+                inst.set_field(value, name)
+            preds.append(inst)
+        return preds
+
+    def _predict(self, feats: Features, batch_data_samples: OptSampleList,
+                 test_cfg: ConfigType) -> Predictions:
+        prob, probs = self._test_outputs(feats, batch_data_samples, test_cfg)
+        keypoints, expected_oks = self.decoder.batch_decode(prob)
+        presence = probs['presence_logits']
+        preds = self._pack(
+            keypoints,
+            dict(
+                keypoint_scores=probs['quality_logits'],
+                keypoints_visible=presence,
+                keypoint_presence=presence,
+                keypoint_visibility=probs['visibility_logits'],
+                keypoint_expected_oks=expected_oks,
+                **self._credible_fields(prob, test_cfg)))
         if test_cfg.get('output_heatmaps', False):
             return preds, [PixelData(heatmaps=p) for p in prob.detach()]
         return preds
