@@ -9,6 +9,8 @@ from .oks import (decode_expected_oks, expected_oks_map, oks,
                   oks_variance_authors, oks_variance_instance,
                   oks_variance_nominal)
 from .oks_risk import oks_risk, oks_risk_loss, oks_target_map, sobel_energy
+from .reliability import (binary_calibration_errors, credible_coverage,
+                          reliability_diagram)
 from .simplex import sparsemax
 from .windows import (activation_window, keypoint_domains, pad_to_contain,
                       sq_distance_to_window_boundary)
@@ -20,5 +22,6 @@ __all__ = [
     'ex_oks_matrix', 'activation_window', 'pad_to_contain',
     'sq_distance_to_window_boundary', 'keypoint_domains', 'rank_mass',
     'calibration_curve', 'miscalibration', 'fit_temperature',
-    'credible_region_mask', 'credible_region_stats'
+    'credible_region_mask', 'credible_region_stats',
+    'reliability_diagram', 'binary_calibration_errors', 'credible_coverage'
 ]
