@@ -4,6 +4,11 @@ geometry, Ex-OKS, calibration of probability maps and credible regions."""
 from .calibration import (calibration_curve, fit_temperature, miscalibration,
                           rank_mass)
 from .credible import credible_region_mask, credible_region_stats
+from .crop_transform import (covariance_ellipse, crop_to_image_affine,
+                             ellipse_polygon, ellipse_radius,
+                             heatmap_to_image_affine, map_areas, map_boxes,
+                             map_covariances, map_full_covariances,
+                             map_points)
 from .ex_oks import ex_oks, ex_oks_matrix
 from .oks import (decode_expected_oks, expected_oks_map, oks,
                   oks_variance_authors, oks_variance_instance,
@@ -23,5 +28,8 @@ __all__ = [
     'sq_distance_to_window_boundary', 'keypoint_domains', 'rank_mass',
     'calibration_curve', 'miscalibration', 'fit_temperature',
     'credible_region_mask', 'credible_region_stats',
-    'reliability_diagram', 'binary_calibration_errors', 'credible_coverage'
+    'reliability_diagram', 'binary_calibration_errors', 'credible_coverage',
+    'crop_to_image_affine', 'heatmap_to_image_affine', 'map_points',
+    'map_boxes', 'map_areas', 'map_covariances', 'map_full_covariances',
+    'covariance_ellipse', 'ellipse_radius', 'ellipse_polygon'
 ]

@@ -30,6 +30,7 @@ import torch
 from torch import Tensor
 
 from ._checks import check_maps
+from .crop_transform import heatmap_to_image_affine, map_boxes
 
 ArrayLike = Union[Tensor, np.ndarray, Sequence[float]]
 
@@ -218,7 +219,9 @@ def credible_boxes_to_image(boxes: Tensor,
 
         x_img = x_hm * (w - 1) / ((W - 1) * w) * s_w + c_x - s_w / 2
 
-    Rotation is not supported (test-time crops are not rotated).
+    Rotation is not supported (test-time crops are not rotated). The maps
+    are :func:`~probpose_ext.ops.crop_transform.heatmap_to_image_affine`
+    and :func:`~probpose_ext.ops.crop_transform.map_boxes`.
 
     Note:
         - instance number: N
@@ -245,25 +248,6 @@ def credible_boxes_to_image(boxes: Tensor,
     boxes = torch.as_tensor(boxes)
     if not boxes.is_floating_point():
         boxes = boxes.to(torch.get_default_dtype())
-    if boxes.dim() != 3 or boxes.shape[-1] != 4:
-        raise ValueError('boxes must have shape (N, K, 4), got '
-                         f'{tuple(boxes.shape)}')
-    if len(heatmap_size) != 2 or min(heatmap_size) < 2:
-        raise ValueError('heatmap_size must be (W, H) with both >= 2, got '
-                         f'{tuple(heatmap_size)}')
-    center_t = torch.as_tensor(center, dtype=boxes.dtype,
-                               device=boxes.device).reshape(-1, 2)
-    scale_t = torch.as_tensor(scale, dtype=boxes.dtype,
-                              device=boxes.device).reshape(-1, 2)
-    hm = boxes.new_tensor([float(v) - 1.0 for v in heatmap_size])
-    factor = scale_t / hm  # image pixels per heatmap pixel, (N, 2)
-    if input_size is not None:
-        if len(input_size) != 2 or min(input_size) < 2:
-            raise ValueError('input_size must be (w, h) with both >= 2, got '
-                             f'{tuple(input_size)}')
-        inp = boxes.new_tensor([float(v) for v in input_size])
-        factor = factor * (inp - 1.0) / inp
-    offset = center_t - 0.5 * scale_t  # image position of heatmap (0, 0)
-    factor = factor.repeat(1, 2)[:, None, :]  # (N, 1, 4) as x, y, x, y
-    offset = offset.repeat(1, 2)[:, None, :]
-    return boxes * factor + offset
+    factor, offset = heatmap_to_image_affine(center, scale, heatmap_size,
+                                             input_size)
+    return map_boxes(boxes, factor, offset)
