@@ -1,4 +1,5 @@
 from .heads import ProbMapHead
 from .losses import OKSRiskLoss
+from .pose_estimators import ProbPoseEstimator
 
-__all__ = ['OKSRiskLoss', 'ProbMapHead']
+__all__ = ['OKSRiskLoss', 'ProbMapHead', 'ProbPoseEstimator']

@@ -1,0 +1,3 @@
+from .probpose_estimator import ProbPoseEstimator
+
+__all__ = ['ProbPoseEstimator']
