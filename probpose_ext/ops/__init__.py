@@ -9,6 +9,8 @@ from .crop_transform import (covariance_ellipse, crop_to_image_affine,
                              heatmap_to_image_affine, map_areas, map_boxes,
                              map_covariances, map_full_covariances,
                              map_points)
+from .double_map import (choose_double_map, heatmap_to_input, input_to_heatmap,
+                         wide_window)
 from .ex_oks import ex_oks, ex_oks_matrix
 from .oks import (decode_expected_oks, expected_oks_map, oks,
                   oks_variance_authors, oks_variance_instance,
@@ -27,7 +29,8 @@ __all__ = [
     'ex_oks_matrix', 'activation_window', 'pad_to_contain',
     'sq_distance_to_window_boundary', 'keypoint_domains', 'rank_mass',
     'calibration_curve', 'miscalibration', 'fit_temperature',
-    'credible_region_mask', 'credible_region_stats',
+    'credible_region_mask', 'credible_region_stats', 'choose_double_map',
+    'input_to_heatmap', 'heatmap_to_input', 'wide_window',
     'reliability_diagram', 'binary_calibration_errors', 'credible_coverage',
     'crop_to_image_affine', 'heatmap_to_image_affine', 'map_points',
     'map_boxes', 'map_areas', 'map_covariances', 'map_full_covariances',
