@@ -1,3 +1,4 @@
 from .probmap import ProbMap
+from .probmap_dh import ProbMapDH
 
-__all__ = ['ProbMap']
+__all__ = ['ProbMap', 'ProbMapDH']
