@@ -11,6 +11,8 @@ from mmpose.evaluation.metrics import CocoMetric
 from mmpose.registry import METRICS
 
 from ..ops.ex_oks import check_aw_distance
+from ..utils.coco_file import load_coco_keypoints
+from ..utils.validation import check_finite, is_local_path, strict_kwargs
 from .functional.ex_cocoeval import ExCOCOeval
 
 #: Prediction fields read as presence, in order, by ``presence_key='auto'``:
@@ -20,6 +22,7 @@ AUTO_PRESENCE_KEYS = ('keypoint_presence', 'keypoint_scores')
 
 
 @METRICS.register_module()
+@strict_kwargs
 class ExCocoMetric(CocoMetric):
     """MMPose's ``CocoMetric`` plus Ex-OKS metrics (ProbPose, CVPR 2025).
 
@@ -78,6 +81,9 @@ class ExCocoMetric(CocoMetric):
                  per_visibility: bool = True,
                  oracle_thrs: Optional[Sequence[float]] = None,
                  **kwargs) -> None:
+        ann_file = kwargs.get('ann_file', args[0] if args else None)
+        if ann_file and is_local_path(ann_file):
+            load_coco_keypoints(ann_file)
         super().__init__(*args, **kwargs)
         if self.iou_type != 'keypoints':
             raise ValueError('ExCocoMetric supports iou_type="keypoints" '
@@ -106,12 +112,12 @@ class ExCocoMetric(CocoMetric):
     # ------------------------------------------------------------------
     # Collecting presence with the predictions
     # ------------------------------------------------------------------
-    def _presence_of(self, pred_instances: dict) -> np.ndarray:
+    def _presence_key(self, pred_instances: dict) -> str:
         keys = (AUTO_PRESENCE_KEYS
                 if self.presence_key == 'auto' else (self.presence_key, ))
         for key in keys:
             if key in pred_instances:
-                return np.asarray(pred_instances[key], dtype=np.float64)
+                return key
         raise KeyError(
             f'ExCocoMetric(presence_key={self.presence_key!r}): none of '
             f'{list(keys)} is in pred_instances (fields: '
@@ -119,11 +125,26 @@ class ExCocoMetric(CocoMetric):
 
     def process(self, data_batch: Sequence[dict],
                 data_samples: Sequence[dict]) -> None:
-        """``CocoMetric.process`` plus each instance's presence (N, K)."""
+        """``CocoMetric.process`` plus each instance's presence (N, K).
+
+        Raises:
+            ValueError: NaN / Inf in ``pred_instances.keypoints``,
+                ``keypoint_scores`` or the presence field (the message
+                names the field and the image id), or a presence whose
+                shape is not that of ``keypoint_scores``.
+        """
+        presences = []
+        for sample in data_samples:
+            pred = sample['pred_instances']
+            key = self._presence_key(pred)
+            where = f'ExCocoMetric: image id {sample.get("img_id")}'
+            for field in ('keypoints', 'keypoint_scores'):
+                check_finite(pred[field], f'pred_instances.{field}', where)
+            presences.append(
+                check_finite(pred[key], f'pred_instances.{key}', where))
         first = len(self.results)
         super().process(data_batch, data_samples)
-        for (pred, _), sample in zip(self.results[first:], data_samples):
-            presence = self._presence_of(sample['pred_instances'])
+        for (pred, _), presence in zip(self.results[first:], presences):
             if presence.shape != pred['keypoint_scores'].shape:
                 raise ValueError(
                     'presence must have the shape of keypoint_scores '

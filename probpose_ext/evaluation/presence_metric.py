@@ -6,6 +6,7 @@ from mmengine.evaluator import BaseMetric
 from mmpose.registry import METRICS
 
 from ..ops.windows import in_window
+from ..utils.validation import check_finite, strict_kwargs
 
 
 def keypoints_in_window(keypoints: np.ndarray, center: np.ndarray,
@@ -27,6 +28,7 @@ def keypoints_in_window(keypoints: np.ndarray, center: np.ndarray,
 
 
 @METRICS.register_module()
+@strict_kwargs
 class PresenceAccuracy(BaseMetric):
     """Accuracy of the presence probability as an in/out classifier.
 
@@ -37,7 +39,8 @@ class PresenceAccuracy(BaseMetric):
     section 3). A keypoint is predicted present when
     ``pred_instances.keypoint_presence >= thr``. Reports the accuracy, the
     balanced accuracy (mean recall of the two classes, defined when both
-    occur) and the share of GT keypoints outside the window.
+    occur) and the share of GT keypoints outside the window. NaN / Inf
+    presence raises a ``ValueError`` naming the image id.
 
     Args:
         thr (float): Presence threshold. Defaults to 0.5.
@@ -69,7 +72,10 @@ class PresenceAccuracy(BaseMetric):
             inside = keypoints_in_window(
                 np.asarray(gt['keypoints']), sample['input_center'],
                 sample['input_scale'])
-            present = np.asarray(pred['keypoint_presence']) >= self.thr
+            presence = check_finite(
+                pred['keypoint_presence'], 'pred_instances.keypoint_presence',
+                f'PresenceAccuracy: image id {sample.get("img_id")}')
+            present = presence >= self.thr
             self.results.append(
                 (inside[annotated], present.reshape(inside.shape)[annotated]))
 

@@ -139,14 +139,14 @@ def test_bad_visibility_names_file_and_annotation(tmp_path, v, shown):
         _build(ann_file)
     msg = str(err.value)
     assert str(ann_file) in msg
-    assert 'annotation id 101' in msg
-    assert shown in msg and 'keypoints [9]' in msg
+    assert 'annotation id 101 (image id 1)' in msg
+    assert shown in msg and 'keypoint indices [9]' in msg
 
 
 def test_wrong_number_of_keypoint_values(tmp_path):
     ann_file = _write(tmp_path, KPTS[:16])
-    with pytest.raises(ValueError, match=r'annotation id 101 has 48 keypoint '
-                       r'values, expected 3 \* 17'):
+    with pytest.raises(ValueError, match=r"annotation id 101 \(image id 1\): "
+                       r"'keypoints' has 48 values, expected 3 \* 17 = 51"):
         _build(ann_file)
 
 

@@ -9,11 +9,14 @@ from mmcv.transforms import BaseTransform
 from mmcv.transforms.utils import cache_randomness
 from mmpose.registry import TRANSFORMS
 
+from ...utils.validation import strict_kwargs
+
 #: Raw visibility values (CropCOCO convention, see DESIGN.md section 3).
 V_UNANNOTATED, V_OCCLUDED, V_VISIBLE, V_OUTSIDE_AW = 0, 1, 2, 3
 
 
 @TRANSFORMS.register_module()
+@strict_kwargs
 class RandomCropOut(BaseTransform):
     """Randomly cut the image around an instance so that some of its
     keypoints end up outside the visible image (ProbPose crop augmentation).

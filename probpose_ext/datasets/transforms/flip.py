@@ -3,8 +3,11 @@ import numpy as np
 from mmpose.datasets.transforms import RandomFlip
 from mmpose.registry import TRANSFORMS
 
+from ...utils.validation import strict_kwargs
+
 
 @TRANSFORMS.register_module()
+@strict_kwargs
 class RandomFlipRawVis(RandomFlip):
     """MMPose's :class:`RandomFlip` that also flips
     ``keypoints_visibility_raw``.

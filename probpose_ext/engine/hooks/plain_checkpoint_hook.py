@@ -16,6 +16,8 @@ from mmengine.hooks import Hook
 from mmengine.logging import HistoryBuffer
 from mmpose.registry import HOOKS
 
+from ...utils.validation import strict_kwargs
+
 #: Marker of a serialised HistoryBuffer.
 HISTORY_BUFFER_TAG = '__probpose_history_buffer__'
 
@@ -72,6 +74,7 @@ def from_plain(obj: Any) -> Any:
 
 
 @HOOKS.register_module()
+@strict_kwargs
 class PlainCheckpointHook(Hook):
     """Save checkpoints with plain Python types only.
 
