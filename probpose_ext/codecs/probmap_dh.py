@@ -185,7 +185,7 @@ class ProbMapDH(ProbMap):
         if prob.dim() != 4 or prob.shape[0] != 2:
             raise ValueError('decode expects expert and wide maps of shape '
                              f'(2, K, H, W), got {tuple(prob.shape)}')
-        prob = prob.float()
+        prob = prob.detach().float()
         keypoints, scores, _ = self.decode_double(prob[:1], prob[1:])
         return keypoints.cpu().numpy(), scores.cpu().numpy()
 
@@ -204,7 +204,7 @@ class ProbMapDH(ProbMap):
         if prob.dim() != 5 or prob.shape[1] != 2:
             raise ValueError('batch_decode expects expert and wide maps of '
                              f'shape (B, 2, K, H, W), got {tuple(prob.shape)}')
-        prob = prob.float()
+        prob = prob.detach().float()
         keypoints, scores, _ = self.decode_double(prob[:, 0], prob[:, 1])
         keypoints = keypoints.cpu().numpy()
         scores = scores.cpu().numpy()

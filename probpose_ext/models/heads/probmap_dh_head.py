@@ -1,0 +1,261 @@
+"""ProbPose-DH head: expert and wide probability maps from the same features
+(double-heatmap variant; geometry in :mod:`probpose_ext.ops.double_map`)."""
+from typing import Dict, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmcv.cnn import build_conv_layer
+from mmengine.structures import PixelData
+from mmpose.registry import KEYPOINT_CODECS, MODELS
+from mmpose.utils.typing import (ConfigType, Features, OptConfigType,
+                                 OptSampleList, Predictions)
+from torch import Tensor
+
+from ...ops import credible_region_stats
+from ...ops.double_map import (heatmap_area_to_input, heatmap_boxes_to_input,
+                               input_to_heatmap)
+from .probmap_head import (ProbMapHead, _weighted_mean,
+                           balanced_bce_with_logits)
+
+#: wide-map labels the head reads besides ProbMapHead's (ProbMapDH codec)
+_WIDE_LABELS = ('keypoint_labels_wide', 'oks_variance_wide',
+                'keypoint_weights_wide')
+
+
+@MODELS.register_module()
+class ProbMapDHHead(ProbMapHead):
+    """ProbPose-DH head: an expert map over the input window and a wide map
+    over the window ``wide_factor`` times larger, same resolution.
+
+    The layers are :class:`ProbMapHead`'s except the final layer, which
+    outputs ``2K`` channels: channels ``[0, K)`` are the expert map logits,
+    ``[K, 2K)`` the wide map logits. A single convolution with ``2K``
+    outputs is exactly two final layers of ``K`` outputs on the same
+    features (output channels are independent). Each map is normalised by
+    sparsemax over its H*W pixels at the same temperature, so
+    :meth:`forward` returns ``prob`` and ``logits`` of shape (B, 2K, H, W)
+    (:meth:`split_maps` separates them) and ProbMapHead's test-time code
+    (temperature, flip averaging) applies to both maps unchanged.
+
+    Losses: OKS risk of the expert maps against the expert labels
+    (``loss_kpt``, keypoints annotated and inside the input window) plus
+    ``wide_loss_weight`` times the OKS risk of the wide maps against the
+    wide labels (``loss_kpt_wide``, keypoints annotated and inside the wide
+    window); presence (w.r.t. the input window, the activation window) and
+    visibility as in ProbMapHead. Quality is regressed on the OKS of the
+    *DH decision* (the map the rule picks, the prediction the head
+    outputs), in expert heatmap pixels, for keypoints annotated inside the
+    wide window (where the DH prediction can be right).
+
+    Prediction: both maps decoded by expected OKS, the rule of
+    :func:`~probpose_ext.ops.double_map.choose_double_map` picks per
+    keypoint; ``keypoint_expected_oks`` and the credible fields come from
+    the chosen map (wide-map boxes mapped by the wide geometry);
+    ``keypoint_from_expert`` (1, K) says which map was used.
+    ``output_heatmaps`` returns the expert maps (K, H, W), what MMPose's
+    visualiser expects.
+
+    Note:
+        - batch size: B
+        - keypoint number: K
+        - heatmap size: [W, H] (both maps)
+
+    Args:
+        in_channels (int): Backbone feature channels.
+        out_channels (int): Number of keypoints K.
+        final_layer (dict): Final convolution config (as in HeatmapHead,
+            with ``2K`` outputs); must not be None.
+        wide_loss_weight (float): Weight of the wide map's OKS risk.
+            Defaults to 1.0.
+        decoder (dict): The ``ProbMapDH`` codec config (required: it holds
+            the wide factor).
+        **kwargs: The other arguments of :class:`ProbMapHead`
+            (deconv/conv layers, ``temperature``, branches, losses,
+            ``init_cfg``).
+
+    Example:
+        >>> codec = dict(type='ProbMapDH', input_size=(96, 128),
+        ...              heatmap_size=(24, 32), wide_factor=1.25)
+        >>> head = dict(type='ProbMapDHHead', in_channels=192,
+        ...             out_channels=17, deconv_out_channels=[],
+        ...             deconv_kernel_sizes=[], decoder=codec)
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 final_layer: dict = dict(kernel_size=1),
+                 wide_loss_weight: float = 1.0,
+                 decoder: OptConfigType = None,
+                 **kwargs) -> None:
+        if decoder is None or decoder.get('type') != 'ProbMapDH':
+            raise ValueError("ProbMapDHHead decodes with the 'ProbMapDH' "
+                             'codec, got decoder '
+                             f"{None if decoder is None else decoder.get('type')!r}")
+        if final_layer is None:
+            raise ValueError('ProbMapDHHead needs a final_layer (it outputs '
+                             'the expert and wide logits), got None')
+        if wide_loss_weight < 0:
+            raise ValueError('wide_loss_weight must be >= 0, got '
+                             f'{wide_loss_weight}')
+        # ProbMapHead accepts only the 'ProbMap' codec: build ours here
+        super().__init__(in_channels, out_channels, final_layer=final_layer,
+                         decoder=None, **kwargs)
+        self.decoder = KEYPOINT_CODECS.build(decoder)
+        self.wide_loss_weight = float(wide_loss_weight)
+        cfg = dict(type='Conv2d', in_channels=self.final_layer.in_channels,
+                   kernel_size=1)
+        cfg.update(final_layer)
+        cfg['out_channels'] = 2 * out_channels
+        self.final_layer = build_conv_layer(cfg)
+
+    @staticmethod
+    def split_maps(maps: Tensor) -> Tuple[Tensor, Tensor]:
+        """Split stacked maps (B, 2K, H, W) into expert and wide (B, K, H,
+        W) each."""
+        if maps.dim() != 4 or maps.shape[1] % 2:
+            raise ValueError('maps must have shape (B, 2K, H, W), got '
+                             f'{tuple(maps.shape)}')
+        k = maps.shape[1] // 2
+        return maps[:, :k], maps[:, k:]
+
+    # ----------------------------------------------------------------- loss
+    def _gather_labels(self, batch_data_samples) -> Dict[str, Tensor]:
+        labels = super()._gather_labels(batch_data_samples)
+        for key in _WIDE_LABELS:
+            try:
+                labels[key] = torch.cat([
+                    d.gt_instance_labels[key] for d in batch_data_samples
+                ])
+            except (AttributeError, KeyError):
+                raise KeyError(
+                    f'ProbMapDHHead needs gt_instance_labels.{key}: encode '
+                    "the targets with GenerateTarget(encoder=dict(type="
+                    "'ProbMapDH', ...)) in the training pipeline.") from None
+        return labels
+
+    def loss(self,
+             feats: Tuple[Tensor],
+             batch_data_samples: OptSampleList,
+             train_cfg: ConfigType = {}) -> dict:
+        """Losses: OKS risk of the expert and wide maps, BCE presence,
+        class-balanced BCE visibility, and quality regression on the OKS of
+        the DH decision (expert heatmap pixels); also logs
+        ``acc_presence``, ``oks_decoded`` (mean OKS of the DH decision) and
+        ``expert_ratio`` (share of those keypoints decoded from the expert
+        map)."""
+        out = self.forward(feats)
+        gt = self._gather_labels(batch_data_samples)
+        expert, wide = self.split_maps(out['prob'])
+        gt_kpts = gt['keypoint_labels'].to(expert)
+        variance = gt['oks_variance'].to(expert)
+        wide_weights = gt['keypoint_weights_wide'].to(expert)
+        losses = dict(
+            loss_kpt=self.loss_module(expert, gt_kpts, variance,
+                                      gt['keypoint_weights'].to(expert)),
+            loss_kpt_wide=self.wide_loss_weight * self.loss_module(
+                wide, gt['keypoint_labels_wide'].to(wide),
+                gt['oks_variance_wide'].to(wide), wide_weights))
+
+        presence_w = gt['presence_weights'].to(expert)
+        in_window = gt['keypoints_in_window'].to(expert)
+        presence_bce = F.binary_cross_entropy_with_logits(
+            out['presence_logits'], in_window, reduction='none')
+        losses['loss_presence'] = self.presence_loss_weight * \
+            _weighted_mean(presence_bce, presence_w)
+        losses['loss_visibility'] = self.visibility_loss_weight * \
+            balanced_bce_with_logits(out['visibility_logits'],
+                                     gt['visibility_labels'].to(expert),
+                                     gt['visibility_weights'].to(expert))
+        with torch.no_grad():
+            pred, _, from_expert = self.decoder.decode_double(
+                expert.detach(), wide.detach(), check_finite=False)
+            pred = input_to_heatmap(pred, self.decoder.input_size,
+                                    self.decoder.heatmap_size)
+            dist2 = ((pred - gt_kpts)**2).sum(-1)
+            target_oks = torch.exp(-dist2 / (2 * variance.clamp_min(1e-6)))
+        quality = torch.sigmoid(out['quality_logits'])
+        losses['loss_quality'] = self.quality_loss_weight * _weighted_mean(
+            (quality - target_oks)**2, wide_weights)
+        with torch.no_grad():
+            correct = ((out['presence_logits'] > 0).to(expert) == in_window)
+            losses['acc_presence'] = _weighted_mean(correct.to(expert),
+                                                    presence_w)
+            losses['oks_decoded'] = _weighted_mean(target_oks, wide_weights)
+            losses['expert_ratio'] = _weighted_mean(from_expert.to(expert),
+                                                    wide_weights)
+        return losses
+
+    # -------------------------------------------------------------- predict
+    def _flip_outputs(self, out: Dict[str, Tensor],
+                      flip_indices: Sequence[int]) -> Dict[str, Tensor]:
+        """ProbMapHead's flip applied to each map group (the left/right
+        swap acts within the K expert and within the K wide maps)."""
+        expert, wide = self.split_maps(out['prob'])
+        flipped = super()._flip_outputs(dict(out, prob=expert), flip_indices)
+        wide = super()._flip_outputs(dict(out, prob=wide), flip_indices)
+        flipped['prob'] = torch.cat([flipped['prob'], wide['prob']], dim=1)
+        return flipped
+
+    def _credible_fields_dh(self, expert: Tensor, wide: Tensor,
+                            from_expert: Tensor,
+                            test_cfg: ConfigType) -> Dict[str, Tensor]:
+        """Credible-region area (B, K) and box (B, K, 4) in input pixels of
+        the map chosen per keypoint, or nothing without
+        ``test_cfg['credible_level']``."""
+        level = test_cfg.get('credible_level', None)
+        if level is None:
+            return {}
+        codec = self.decoder
+        fields = []
+        for maps, factor in ((expert, 1.0), (wide, codec.wide_factor)):
+            area, boxes, _ = credible_region_stats(maps, float(level))
+            fields.append((
+                heatmap_area_to_input(area, codec.input_size,
+                                      codec.heatmap_size, factor),
+                heatmap_boxes_to_input(boxes, codec.input_size,
+                                       codec.heatmap_size, factor)))
+        (area_e, box_e), (area_w, box_w) = fields
+        return dict(
+            keypoint_credible_area=torch.where(from_expert, area_e, area_w),
+            keypoint_credible_box=torch.where(from_expert[..., None], box_e,
+                                              box_w))
+
+    def predict(self,
+                feats: Features,
+                batch_data_samples: OptSampleList,
+                test_cfg: ConfigType = {}) -> Predictions:
+        """Predict as :meth:`ProbMapHead.predict` (same ``test_cfg`` keys)
+        with the DH decoding rule.
+
+        Returns:
+            list[InstanceData] (and list[PixelData] of the expert maps with
+            ``output_heatmaps``): ProbMapHead's fields, where
+            ``keypoints``, ``keypoint_expected_oks`` and the credible fields
+            come from the map chosen per keypoint, plus
+            ``keypoint_from_expert`` (1, K) bool, True where the expert map
+            was used.
+        """
+        return super().predict(feats, batch_data_samples, test_cfg)
+
+    def _predict(self, feats: Features, batch_data_samples: OptSampleList,
+                 test_cfg: ConfigType) -> Predictions:
+        prob, probs = self._test_outputs(feats, batch_data_samples, test_cfg)
+        expert, wide = self.split_maps(prob)
+        keypoints, expected_oks, from_expert = self.decoder.decode_double(
+            expert, wide)
+        presence = probs['presence_logits']
+        preds = self._pack(
+            [k[None] for k in keypoints.cpu().numpy()],
+            dict(
+                keypoint_scores=probs['quality_logits'],
+                keypoints_visible=presence,
+                keypoint_presence=presence,
+                keypoint_visibility=probs['visibility_logits'],
+                keypoint_expected_oks=expected_oks,
+                keypoint_from_expert=from_expert,
+                **self._credible_fields_dh(expert, wide, from_expert,
+                                           test_cfg)))
+        if test_cfg.get('output_heatmaps', False):
+            return preds, [PixelData(heatmaps=p) for p in expert.detach()]
+        return preds
