@@ -15,8 +15,9 @@ from . import compat  # noqa: E402
 compat.apply_all()
 
 from . import codecs, datasets, engine, evaluation, models  # noqa: E402,F401
+from . import visualization  # noqa: E402,F401
 
 __all__ = [
     '__version__', 'codecs', 'compat', 'datasets', 'engine', 'evaluation',
-    'models'
+    'models', 'visualization'
 ]

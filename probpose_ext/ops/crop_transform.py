@@ -330,6 +330,34 @@ def select_full_covariance(cov: ArrayLike, indices: Sequence[int]) -> Array:
     return cov[:, coords][:, :, coords]
 
 
+def covariance_blocks(cov: ArrayLike) -> Array:
+    """Per-keypoint 2x2 blocks on the diagonal of (N, 2K, 2K) covariances
+    (the marginal covariance of each keypoint).
+
+    Note:
+        - N: number of instances
+        - K: number of keypoints
+
+    Args:
+        cov (ArrayLike): Covariances in shape (N, 2K, 2K), coordinates
+            ordered ``(x_0, y_0, x_1, y_1, ...)``.
+
+    Returns:
+        np.ndarray | Tensor: Blocks in shape (N, K, 2, 2).
+    """
+    if not isinstance(cov, Tensor):
+        cov = np.asarray(cov)
+    if cov.ndim != 3 or cov.shape[1] != cov.shape[2] or cov.shape[1] % 2:
+        raise ValueError(f'cov must have shape (N, 2K, 2K), got '
+                         f'{tuple(cov.shape)}')
+    n, k = cov.shape[0], cov.shape[1] // 2
+    blocks = cov.reshape(n, k, 2, k, 2)
+    idx = np.arange(k)
+    if isinstance(cov, Tensor):
+        idx = torch.as_tensor(idx, device=cov.device)
+    return blocks[:, idx, :, idx, :].swapaxes(0, 1)  # (K, N, 2, 2) first
+
+
 # ---------------------------------------------------------------- ellipses
 def ellipse_radius(level: Optional[float] = None,
                    n_sigma: Optional[float] = None) -> float:

@@ -11,7 +11,7 @@ from mmpose.models.pose_estimators import TopdownPoseEstimator
 from mmpose.structures import PoseDataSample
 
 from probpose_ext.ops.crop_transform import (
-    covariance_ellipse, crop_to_image_affine, ellipse_polygon, ellipse_radius,
+    covariance_blocks, covariance_ellipse, crop_to_image_affine, ellipse_polygon, ellipse_radius,
     heatmap_to_image_affine, map_areas, map_boxes, map_covariances,
     map_full_covariances, map_points, select_full_covariance)
 
@@ -127,6 +127,9 @@ def test_covariances_against_explicit_products():
     out_blocks = np.stack([out_full[:, 2 * k:2 * k + 2, 2 * k:2 * k + 2]
                            for k in range(5)], 1)
     np.testing.assert_allclose(map_covariances(blocks, factor), out_blocks)
+    np.testing.assert_array_equal(covariance_blocks(full), blocks)
+    np.testing.assert_array_equal(
+        covariance_blocks(torch.from_numpy(full)).numpy(), blocks)
     # selecting keypoints (3, 1) keeps the matching coordinate rows/cols
     sel = select_full_covariance(full, [3, 1])
     coords = [6, 7, 2, 3]
@@ -234,5 +237,7 @@ def test_validation_errors_name_the_argument():
         map_full_covariances(np.zeros((1, 3, 3)), [[1, 1]])
     with pytest.raises(ValueError, match='factor'):
         map_points(np.zeros((3, 1, 2)), np.ones((2, 2)), [[0, 0]])
+    with pytest.raises(ValueError, match='cov'):
+        covariance_blocks(np.zeros((1, 3, 3)))
     with pytest.raises(ValueError, match='num_points'):
         ellipse_polygon([0, 0], [1, 1], 0.0, num_points=2)
