@@ -16,7 +16,10 @@ codec = dict(
     type='ProbMap', input_size=(192, 256), heatmap_size=(48, 64),
     kernel='instance', padding=1.25)
 
+# ProbPoseEstimator maps the credible boxes/areas (and covariances) to image
+# pixels like the keypoints; credible_level adds 90% credible regions
 model = dict(
+    type='ProbPoseEstimator',
     head=dict(
         _delete_=True,
         type='ProbMapHead',
@@ -27,7 +30,11 @@ model = dict(
         temperature=0.5,
         loss=dict(type='OKSRiskLoss', alpha=0.05),
         decoder=codec),
-    test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=False))
+    test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=False,
+                  credible_level=0.9))
+
+# hides keypoints with presence < presence_thr, draws the credible boxes
+visualizer = dict(type='ProbPoseLocalVisualizer', presence_thr=0.5)
 
 train_pipeline = [
     dict(type='LoadImage'),

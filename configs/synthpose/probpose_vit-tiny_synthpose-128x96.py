@@ -9,7 +9,10 @@ codec = dict(
     type='ProbMap', input_size=(96, 128), heatmap_size=(24, 32),
     kernel='instance', padding=1.25)
 
+# ProbPoseEstimator maps the credible boxes/areas (and covariances) to image
+# pixels like the keypoints; credible_level adds 90% credible regions
 model = dict(
+    type='ProbPoseEstimator',
     head=dict(
         _delete_=True,
         type='ProbMapHead',
@@ -20,7 +23,11 @@ model = dict(
         final_layer=dict(kernel_size=3, padding=1),
         temperature=0.5,
         loss=dict(type='OKSRiskLoss', alpha=0.05),
-        decoder=codec))
+        decoder=codec),
+    test_cfg=dict(credible_level=0.9))
+
+# hides keypoints with presence < presence_thr, draws the credible boxes
+visualizer = dict(type='ProbPoseLocalVisualizer', presence_thr=0.5)
 
 train_pipeline = [
     dict(type='LoadImage'),
