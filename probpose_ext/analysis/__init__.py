@@ -1,6 +1,11 @@
 """Analyses of data sets and predictions (NumPy; plots on Matplotlib's Agg
-canvas): keypoint domains (areas A-E), in/out accuracy vs threshold and the
-choice of the presence threshold on a selection split."""
+canvas): keypoint domains (areas A-E), in/out accuracy vs threshold, the
+choice of the presence threshold on a selection split and the calibration
+of probability maps and presence."""
+from .calibration import (CalibrationData, collect_calibration_data,
+                          evaluate_calibration, fit_calibration,
+                          presence_report, run_calibration,
+                          write_calibrated_config)
 from .domain import domain_counts, domain_table, plot_domains
 from .inout import (accuracy_curves, inout_table, load_inout, plot_inout,
                     summarize_inout)
@@ -11,5 +16,8 @@ __all__ = [
     'domain_counts', 'domain_table', 'plot_domains', 'accuracy_curves',
     'inout_table', 'load_inout', 'plot_inout', 'summarize_inout',
     'choose_presence_thr', 'pick_threshold', 'presence_thr_cfg_options',
-    'presence_thr_table'
+    'presence_thr_table',
+    'CalibrationData', 'collect_calibration_data', 'evaluate_calibration',
+    'fit_calibration', 'presence_report', 'run_calibration',
+    'write_calibrated_config'
 ]

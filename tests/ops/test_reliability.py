@@ -12,37 +12,12 @@ from probpose_ext.ops.reliability import (binary_calibration_errors,
                                           reliability_diagram)
 from probpose_ext.ops.simplex import sparsemax
 
+from tests.ops._brute_calibration import (brute_coverage, brute_diagram,
+                                          brute_errors)
 from tests.ops._maps import F64, random_prob
 
 
 # ------------------------------------------------------------ binary events
-def _brute_diagram(q, y, bins):
-    """Python loops over bins and entries, edges b / B as fractions."""
-    count = [0] * bins
-    sum_q = [0.0] * bins
-    sum_y = [0.0] * bins
-    for qi, yi in zip(q, y):
-        for b in range(bins):
-            lo, hi = b / bins, (b + 1) / bins
-            if lo <= qi < hi or (b == bins - 1 and qi == 1.0):
-                count[b] += 1
-                sum_q[b] += qi
-                sum_y[b] += yi
-                break
-    conf = [s / c if c else math.nan for s, c in zip(sum_q, count)]
-    freq = [s / c if c else math.nan for s, c in zip(sum_y, count)]
-    return count, conf, freq
-
-
-def _brute_errors(q, y, bins):
-    count, conf, freq = _brute_diagram(q, y, bins)
-    n = sum(count)
-    gaps = [abs(f - c) for f, c, m in zip(freq, conf, count) if m]
-    ece = sum(m / n * abs(f - c) for f, c, m in zip(freq, conf, count) if m)
-    brier = sum((qi - yi)**2 for qi, yi in zip(q, y)) / n
-    return dict(ece=ece, mce=max(gaps), brier=brier, count=n)
-
-
 def _random_binary(n, seed):
     rng = np.random.default_rng(seed)
     q = rng.random(n)
@@ -58,7 +33,7 @@ def test_reliability_diagram_matches_loops(bins):
     valid = np.random.default_rng(1).random(q.shape) > 0.2
     diagram = reliability_diagram(q.reshape(30, 10), y.reshape(30, 10),
                                   valid.reshape(30, 10), bins=bins)
-    count, conf, freq = _brute_diagram(q[valid].tolist(), y[valid].tolist(),
+    count, conf, freq = brute_diagram(q[valid].tolist(), y[valid].tolist(),
                                        bins)
     assert diagram['count'].tolist() == count
     np.testing.assert_allclose(diagram['confidence'].numpy(), conf,
@@ -93,7 +68,7 @@ def test_calibration_errors_match_loops(bins):
     q, y = _random_binary(500, seed=10 + bins)
     got = binary_calibration_errors(torch.from_numpy(q), torch.from_numpy(y),
                                     bins=bins)
-    ref = _brute_errors(q.tolist(), y.tolist(), bins)
+    ref = brute_errors(q.tolist(), y.tolist(), bins)
     assert got['count'] == ref['count'] == 500
     for key in ('ece', 'mce', 'brier'):
         assert got[key] == pytest.approx(ref[key], rel=1e-12), key
@@ -140,31 +115,6 @@ def test_no_entry_and_errors():
 
 
 # -------------------------------------------------------- credible coverage
-def _brute_coverage(prob, gt_xy, valid, p):
-    """Per map: sort pixels (ties by row-major index), keep the prefix
-    until the mass reaches p, test the GT's nearest pixel."""
-    n, k, h, w = prob.shape
-    hits, masses, areas = [], [], []
-    for i in range(n):
-        for j in range(k):
-            x, y = gt_xy[i, j].tolist()
-            ix, iy = math.floor(x + 0.5), math.floor(y + 0.5)
-            if not valid[i, j] or not (0 <= ix < w and 0 <= iy < h):
-                continue
-            values = prob[i, j].flatten().tolist()
-            order = sorted(range(h * w), key=lambda t: (-values[t], t))
-            region, acc = set(), 0.0
-            for t in order:
-                if values[t] <= 0 or acc >= p:
-                    break
-                region.add(t)
-                acc += values[t]
-            hits.append(iy * w + ix in region)
-            masses.append(acc)
-            areas.append(len(region))
-    return (np.mean(hits), np.mean(masses), np.mean(areas), len(hits))
-
-
 @pytest.mark.parametrize('sparse', [True, False])
 def test_coverage_matches_brute_force(sparse):
     n, k, h, w = 6, 3, 5, 4
@@ -178,7 +128,7 @@ def test_coverage_matches_brute_force(sparse):
     chunked = credible_coverage(prob, gt, valid, levels=levels,
                                 chunk_size=4)
     for i, p in enumerate(levels):
-        cov, mass, area, count = _brute_coverage(prob, gt, valid, p)
+        cov, mass, area, count = brute_coverage(prob, gt, valid, p)
         assert got['count'] == chunked['count'] == count
         assert got['coverage'][i].item() == pytest.approx(cov, abs=1e-12)
         assert got['mass'][i].item() == pytest.approx(mass, rel=1e-12)
