@@ -1,3 +1,10 @@
 from .cli import prepare_config, test_main, train_main
+from .infer import infer_main, predict_image
+from .serialize import (dump_pose_json, instances_to_list, load_pose_json,
+                        samples_to_json, to_jsonable)
 
-__all__ = ['prepare_config', 'train_main', 'test_main']
+__all__ = [
+    'prepare_config', 'train_main', 'test_main', 'infer_main',
+    'predict_image', 'dump_pose_json', 'load_pose_json', 'instances_to_list',
+    'samples_to_json', 'to_jsonable'
+]
