@@ -1,5 +1,5 @@
-from .heads import ProbMapHead
+from .heads import ProbMapDHHead, ProbMapHead
 from .losses import OKSRiskLoss
 from .pose_estimators import ProbPoseEstimator
 
-__all__ = ['OKSRiskLoss', 'ProbMapHead', 'ProbPoseEstimator']
+__all__ = ['OKSRiskLoss', 'ProbMapHead', 'ProbMapDHHead', 'ProbPoseEstimator']
