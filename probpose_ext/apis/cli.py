@@ -7,7 +7,10 @@ Same CLI as MMPose's tools (``--work-dir``, ``--resume``, ``--amp``,
 * import ``probpose_ext`` before the config is built, so its compatibility
   shims are active even for stock MMPose configs;
 * add :class:`~probpose_ext.engine.PlainCheckpointHook` to ``custom_hooks``
-  (checkpoints then load with ``weights_only=True``);
+  (checkpoints then load with ``weights_only=True``) and
+  :class:`~probpose_ext.engine.RngStateHook` (``--resume`` continues the
+  random streams), and use :class:`~probpose_ext.engine.SafeCheckpointHook`
+  for ``default_hooks.checkpoint`` (a killed run keeps its last checkpoint);
 * honour the config key ``trust_checkpoints`` (``True`` or a list of paths)
   of the checkpoint trust model (:mod:`probpose_ext.compat.checkpoint`).
 """
@@ -80,11 +83,19 @@ def _enable_visualization(cfg: Config, args: argparse.Namespace) -> None:
     vis.interval = args.interval
 
 
+#: Hooks added to ``custom_hooks`` when a config lacks them.
+REQUIRED_HOOKS = ('PlainCheckpointHook', 'RngStateHook')
+
+
 def prepare_config(cfg: Config) -> Config:
     """Apply this project's runner-level settings to a loaded config.
 
-    Adds :class:`PlainCheckpointHook` to ``custom_hooks`` when missing and
-    applies the ``trust_checkpoints`` key.
+    Adds :class:`PlainCheckpointHook` (weights-only checkpoints) and
+    :class:`RngStateHook` (exact ``--resume``) to ``custom_hooks`` when
+    missing, replaces MMEngine's ``CheckpointHook`` in
+    ``default_hooks.checkpoint`` by :class:`SafeCheckpointHook` (same
+    arguments; never deletes the last checkpoint before the new one is
+    written) and applies the ``trust_checkpoints`` key.
 
     Args:
         cfg (Config): A loaded MMEngine config (modified in place).
@@ -93,10 +104,14 @@ def prepare_config(cfg: Config) -> Config:
         Config: ``cfg``.
     """
     hooks = list(cfg.get('custom_hooks', None) or [])
-    if not any(h.get('type') in ('PlainCheckpointHook',
-                                 'mmpose.PlainCheckpointHook') for h in hooks):
-        hooks.append(ConfigDict(type='PlainCheckpointHook'))
+    for name in REQUIRED_HOOKS:
+        if not any(h.get('type') in (name, f'mmpose.{name}') for h in hooks):
+            hooks.append(ConfigDict(type=name))
     cfg.custom_hooks = hooks
+    checkpoint = (cfg.get('default_hooks', None) or {}).get('checkpoint')
+    if checkpoint is not None and checkpoint.get('type') in (
+            'CheckpointHook', 'mmengine.CheckpointHook'):
+        checkpoint.type = 'SafeCheckpointHook'
     trusted = cfg.get('trust_checkpoints', None)
     if trusted:
         trust_checkpoints(

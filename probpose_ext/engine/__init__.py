@@ -1,3 +1,3 @@
-from .hooks import PlainCheckpointHook
+from .hooks import PlainCheckpointHook, RngStateHook, SafeCheckpointHook
 
-__all__ = ['PlainCheckpointHook']
+__all__ = ['PlainCheckpointHook', 'RngStateHook', 'SafeCheckpointHook']

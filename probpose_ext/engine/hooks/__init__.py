@@ -1,3 +1,8 @@
 from .plain_checkpoint_hook import PlainCheckpointHook, from_plain, to_plain
+from .rng_state_hook import RngStateHook, get_rng_state, set_rng_state
+from .safe_checkpoint_hook import SafeCheckpointHook
 
-__all__ = ['PlainCheckpointHook', 'to_plain', 'from_plain']
+__all__ = [
+    'PlainCheckpointHook', 'RngStateHook', 'SafeCheckpointHook', 'to_plain',
+    'from_plain', 'get_rng_state', 'set_rng_state'
+]
