@@ -11,10 +11,18 @@
    baseline's heatmap confidence on SynthPose-Crop. Prints a table (also
    written to ``work_dirs/demo/summary.md`` and ``summary.json``, with the
    in/out plot ``inout.png``).
+4. Calibrates ProbPose: generates a held-out SynthPose split
+   (``data/synthpose_heldout``, 200 images drawn with seed ``--seed + 1``,
+   so disjoint from train and val), fits the sparsemax test temperature on
+   it (``tools/analysis_tools/calibrate.py``'s job, into
+   ``work_dirs/demo/calibration``) and reports the miscalibration and the
+   credible-region coverage on SynthPose val before and after (reused on a
+   re-run while the checkpoint and the splits are unchanged).
 
     python tools/demo.py [--data-root data/synthpose]
         [--crop-root data/synthpose_crop] [--work-dir work_dirs/demo]
         [--num-train 3000] [--num-val 500] [--models heatmap] [--retrain]
+        [--heldout-root data/synthpose_heldout] [--num-heldout 200]
 """
 import argparse
 import json
@@ -56,7 +64,22 @@ def parse_args(argv=None):
     parser.add_argument(
         '--cfg-options', nargs='+', default=[],
         help='extra key=value overrides passed to every model')
-    return parser.parse_args(argv)
+    parser.add_argument(
+        '--heldout-root', default='data/synthpose_heldout',
+        help='held-out SynthPose split the calibration is fitted on')
+    parser.add_argument('--num-heldout', type=int, default=200,
+                        help='images of the held-out split (0: no '
+                        'calibration step)')
+    parser.add_argument('--heldout-seed', type=int, default=None,
+                        help='seed of the held-out split (default --seed + '
+                        '1; must differ from --seed)')
+    args = parser.parse_args(argv)
+    if args.heldout_seed is None:
+        args.heldout_seed = args.seed + 1
+    if args.heldout_seed == args.seed:
+        parser.error('--heldout-seed must differ from --seed: the held-out '
+                     'split would repeat SynthPose val')
+    return args
 
 
 def ensure_data(data_root: str, crop_root: str, num_train: int,
@@ -87,6 +110,24 @@ def ensure_data(data_root: str, crop_root: str, num_train: int,
                       for k, v in summary['areas_percent'].items())
     print(f"SynthPose-Crop: {summary['num_images']} images, keypoints by "
           f'area: {areas}')
+
+
+def ensure_heldout(root: str, num: int, seed: int) -> None:
+    """Generate the held-out SynthPose split (its ``val`` part only, drawn
+    with ``seed``: every image's generator is seeded by (seed, split,
+    index), so a seed other than the demo's gives images disjoint from
+    train and val) unless it is there."""
+    from probpose_ext.datasets.synthpose import make_synthpose
+    if osp.isfile(_ann_file(root)):
+        print(f'SynthPose held-out split found at {root}')
+        return
+    print(f'Generating a held-out SynthPose split ({num} images, seed '
+          f'{seed}) into {root} ...')
+    make_synthpose(root, num_train=0, num_val=num, seed=seed)
+
+
+def _ann_file(root: str) -> str:
+    return osp.join(root, 'annotations', 'person_keypoints_val.json')
 
 
 def _best_checkpoint(work_dir: str) -> str:
@@ -197,6 +238,119 @@ def inout_analysis(results, work_dir: str) -> dict:
     return dict(summary=summary, table=table)
 
 
+def _options_dict(items) -> dict:
+    """``key=value`` strings (as ``--cfg-options``) as a dict."""
+    from mmengine.config import DictAction
+    if not items:
+        return {}
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--options', nargs='+', action=DictAction)
+    return parser.parse_args(['--options', *items]).options
+
+
+def _calibration_rows(report: dict) -> dict:
+    """The demo's numbers of an ``evaluate_calibration`` report."""
+    cov = report['coverage']
+    return dict(
+        temperature=report['temperature'],
+        ks=report['miscalibration']['ks'],
+        mace=report['miscalibration']['mace'],
+        keypoints=report['miscalibration']['count'],
+        outside_support=report['outside_support'],
+        coverage={f'{p:g}': c for p, c in zip(cov['levels'],
+                                              cov['coverage'])})
+
+
+def calibrate_probpose(result: dict, args) -> dict:
+    """Fit ProbPose's test temperature on the held-out split and report
+    before/after on SynthPose val; reuses an earlier result for the same
+    checkpoint and splits. Writes ``calibration/`` in the work dir."""
+    from probpose_ext.analysis.calibration import (collect_calibration_data,
+                                                   run_calibration)
+    work = osp.join(args.work_dir, 'calibration')
+    record = osp.join(work, 'demo_calibration.json')
+    checkpoint = osp.abspath(result['checkpoint'])
+    key = dict(checkpoint=checkpoint, mtime=osp.getmtime(checkpoint),
+               heldout=osp.abspath(_ann_file(args.heldout_root)),
+               val=osp.abspath(_ann_file(args.data_root)))
+    if osp.isfile(record):
+        with open(record) as f:
+            saved = json.load(f)
+        if saved.get('key') == key:
+            print(f'Calibration found at {work}')
+            return saved['summary']
+    config = osp.join(REPO, MODELS['probpose'][0])
+    options = _options_dict(args.cfg_options)
+    start = time.time()
+    fit = run_calibration(
+        config, checkpoint, work, ann_file=_ann_file(args.heldout_root),
+        data_prefix=osp.join(args.heldout_root, 'val'),
+        cfg_options=options)
+    val_data = collect_calibration_data(
+        config, checkpoint, ann_file=_ann_file(args.data_root),
+        data_prefix=osp.join(args.data_root, 'val'), cfg_options=options)
+    val = run_calibration(
+        config, checkpoint, work, ann_file=_ann_file(args.data_root),
+        data_prefix=osp.join(args.data_root, 'val'), eval_only=True,
+        temperatures=dict(before=fit['initial_temperature'],
+                          after=fit['temperature']),
+        data=val_data, cfg_options=options)
+    summary = dict(
+        metric='mace',
+        temperature_before=fit['initial_temperature'],
+        temperature_after=fit['temperature'],
+        heldout=dict(images=args.num_heldout, seed=args.heldout_seed,
+                     instances=fit['inputs']['instances'],
+                     before=_calibration_rows(fit['before']),
+                     after=_calibration_rows(fit['after'])),
+        val=dict(instances=val['inputs']['instances'],
+                 before=_calibration_rows(val['reports']['before']),
+                 after=_calibration_rows(val['reports']['after'])),
+        presence_val={k: val['presence'][k]
+                      for k in ('ece', 'mce', 'brier', 'count',
+                                'positive')},
+        calibrated_config=fit['calibrated_config'],
+        seconds=round(time.time() - start, 1))
+    tmp = f'{record}.tmp-{os.getpid()}'
+    with open(tmp, 'w') as f:
+        json.dump(dict(key=key, summary=summary), f, indent=2)
+    os.replace(tmp, record)
+    return summary
+
+
+def calibration_table(summary: dict) -> str:
+    """Markdown section of the calibration step."""
+    levels = list(summary['val']['before']['coverage'])
+    lines = [
+        'Calibration of ProbPose\'s probability maps: sparsemax test '
+        f"temperature fitted on a held-out SynthPose split "
+        f"({summary['heldout']['images']} images, "
+        f"{summary['heldout']['instances']} people, seed "
+        f"{summary['heldout']['seed']}) by minimising the MACE of the GT "
+        'rank mass; maps without flip test. Coverage: fraction of GT '
+        'keypoints inside the credible region of that level.', '',
+        '| split | T | KS | MACE | ' + ' | '.join(
+            f'coverage {float(p):.0%}' for p in levels) +
+        ' | GT outside support |',
+        '|---|---|---|---|' + '---|' * len(levels) + '---|'
+    ]
+    for split, name in (('heldout', 'held-out'), ('val', 'SynthPose val')):
+        for when in ('before', 'after'):
+            row = summary[split][when]
+            lines.append(
+                f"| {name}, {when} | {row['temperature']:.3f} | "
+                f"{row['ks']:.3f} | {row['mace']:.3f} | " + ' | '.join(
+                    f"{row['coverage'][p]:.3f}" for p in levels) +
+                f" | {100 * row['outside_support']:.1f}% |")
+    presence = summary['presence_val']
+    lines += ['', f"Presence on SynthPose val ({presence['count']} annotated "
+              f"keypoints, {100 * presence['positive']:.1f}% inside the "
+              f"window): ECE {presence['ece']:.3f}, Brier "
+              f"{presence['brier']:.3f}. Calibrated config: "
+              f"`{summary['calibrated_config']}`."]
+    return '\n'.join(lines)
+
+
 def _fmt(metrics: dict, key: str) -> str:
     return f'{metrics[key]:.3f}' if key in metrics else '-'
 
@@ -206,8 +360,16 @@ def main(argv=None):
     os.makedirs(args.work_dir, exist_ok=True)
     ensure_data(args.data_root, args.crop_root, args.num_train,
                 args.num_val, args.seed)
+    calibrate = 'probpose' in args.models and args.num_heldout > 0
+    if calibrate:
+        ensure_heldout(args.heldout_root, args.num_heldout,
+                       args.heldout_seed)
     results = [run_model(name, args) for name in args.models]
     inout = inout_analysis(results, args.work_dir)
+    calibration = None
+    if calibrate:
+        calibration = calibrate_probpose(
+            next(r for r in results if r['model'] == 'probpose'), args)
 
     lines = [
         '| model | SynthPose val AP | Ex-AP | SynthPose-Crop val AP | '
@@ -225,14 +387,16 @@ def main(argv=None):
             f"{io['acc@0.5']:.3f} | {io['balanced_acc@0.5']:.3f} | "
             f"{r['train_seconds'] / 60:.1f} min |")
     table = '\n'.join(lines)
+    calibration_md = ('' if calibration is None else
+                      '\n' + calibration_table(calibration) + '\n')
     with open(osp.join(args.work_dir, 'summary.md'), 'w') as f:
         f.write(table + '\n\nIn/out classification on SynthPose-Crop val '
                 '(presence vs heatmap confidence):\n\n' + inout['table'] +
-                '\n')
+                calibration_md + '\n')
     with open(osp.join(args.work_dir, 'summary.json'), 'w') as f:
-        json.dump(dict(models=results, inout=inout['summary']), f, indent=2,
-                  default=float)
-    print('\n' + table + '\n\n' + inout['table'])
+        json.dump(dict(models=results, inout=inout['summary'],
+                       calibration=calibration), f, indent=2, default=float)
+    print('\n' + table + '\n\n' + inout['table'] + calibration_md)
     for r in results:
         m, c = r['metrics'], r['crop_metrics']
         print(f"SynthPose val AP ({r['model']}): {m['coco/AP']:.3f}, "
@@ -242,6 +406,15 @@ def main(argv=None):
         if 'presence/acc' in m:
             print(f"SynthPose val presence accuracy ({r['model']}): "
                   f"{m['presence/acc']:.3f}")
+    if calibration is not None:
+        before, after = (calibration['val'][k] for k in ('before', 'after'))
+        print(f"Calibration (probpose): temperature "
+              f"{calibration['temperature_before']:.3f} -> "
+              f"{calibration['temperature_after']:.3f} (held-out split); "
+              f"SynthPose val MACE {before['mace']:.3f} -> "
+              f"{after['mace']:.3f}, 90% coverage "
+              f"{before['coverage']['0.9']:.3f} -> "
+              f"{after['coverage']['0.9']:.3f}")
     return results
 
 

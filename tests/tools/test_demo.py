@@ -7,10 +7,12 @@ from tests.conftest import REPO, run_python
 def test_demo_generates_trains_and_reports(tmp_path):
     data = tmp_path / 'synthpose'
     crop = tmp_path / 'synthpose_crop'
+    heldout = tmp_path / 'synthpose_heldout'
     work = tmp_path / 'work'
     args = [REPO / 'tools' / 'demo.py', '--data-root', data, '--crop-root',
             crop, '--work-dir',
-            work, '--num-train', 12, '--num-val', 6, '--cfg-options',
+            work, '--num-train', 12, '--num-val', 6, '--heldout-root',
+            heldout, '--num-heldout', 4, '--cfg-options',
             'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
             'train_dataloader.batch_size=8',
             'train_dataloader.num_workers=0',
@@ -54,10 +56,47 @@ def test_demo_generates_trains_and_reports(tmp_path):
     for name in ('heatmap', 'probpose'):
         assert (work / name / 'test_metrics_synthpose.json').is_file()
         assert (work / name / 'preds_synthpose_crop.pkl').is_file()
+    # calibration: fitted on the held-out split (its own seed, so other
+    # images than val), reported before/after on SynthPose val
+    calibration = summary['calibration']
+    val_json = json.loads((data / 'annotations' /
+                           'person_keypoints_val.json').read_text())
+    held_json = json.loads((heldout / 'annotations' /
+                            'person_keypoints_val.json').read_text())
+    assert len(held_json['images']) == 4
+    assert calibration['heldout']['seed'] == 1
+    assert calibration['heldout']['instances'] == len(
+        held_json['annotations'])
+    assert calibration['val']['instances'] == len(val_json['annotations'])
+    fitted = json.loads((work / 'calibration' /
+                         'calibration.json').read_text())
+    evaluated = json.loads((work / 'calibration' /
+                            'eval_calibration.json').read_text())
+    assert calibration['temperature_before'] == 0.5
+    assert calibration['temperature_after'] == fitted['temperature']
+    for when in ('before', 'after'):
+        assert calibration['heldout'][when]['mace'] == \
+            fitted[when]['miscalibration']['mace']
+        row, report = calibration['val'][when], evaluated['reports'][when]
+        assert row['temperature'] == report['temperature']
+        assert row['mace'] == report['miscalibration']['mace']
+        assert row['coverage']['0.9'] == report['coverage']['coverage'][2]
+    assert (calibration['heldout']['after']['mace'] <=
+            calibration['heldout']['before']['mace'])
+    assert (f"Calibration (probpose): temperature 0.500 -> "
+            f"{fitted['temperature']:.3f}") in proc.stdout
+    assert 'Calibration of ProbPose' in (work / 'summary.md').read_text()
+    for name in ('calibration_curve.png', 'eval_credible_coverage.png',
+                 'probpose_vit-tiny_synthpose-128x96_calibrated.py'):
+        assert (work / 'calibration' / name).is_file()
     # a second run reuses data and the finished training (resume)
     again = run_python(args)
     assert 'SynthPose found at' in again.stdout
     assert 'SynthPose-Crop found at' in again.stdout
+    assert 'SynthPose held-out split found at' in again.stdout
+    assert 'Calibration found at' in again.stdout
+    assert json.loads((work / 'summary.json').read_text())[
+        'calibration'] == calibration
     again_models = json.loads((work / 'summary.json').read_text())['models']
     assert again_models[0]['metrics']['coco/AP'] == models[0]['metrics'][
         'coco/AP']
