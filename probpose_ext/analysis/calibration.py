@@ -688,9 +688,10 @@ def plot_coverage(reports: Mapping[str, Mapping],
                 label=f"{name} (T={rep['temperature']:.3g}): coverage")
         ax.plot(levels, np.asarray(cov['mass'], dtype=np.float64), ':',
                 color=f'C{i}', lw=1.5, label=f'{name}: held mass')
+        offset = (-24, 5) if i % 2 == 0 else (5, -11)
         for p, c in zip(levels, cov['coverage']):
             ax.annotate(_fmt(c, 2), (p, c), textcoords='offset points',
-                        xytext=(4, -10), fontsize=7, color=f'C{i}')
+                        xytext=offset, fontsize=7, color=f'C{i}')
     ax.set_xlabel('credible level p')
     ax.set_ylabel('fraction of GT keypoints inside the region')
     ax.set_title(f'{title}credible-region coverage'.strip())
