@@ -79,6 +79,8 @@ from tqdm import tqdm
 from ..ops.windows import (DOMAIN_NAMES, in_image, keypoint_domains,
                            pad_to_contain)
 from ..utils.atomic import atomic_output_dir, check_output_dir, worker_map
+from ..utils.coco_file import load_coco_keypoints
+from ..utils.validation import check_files_exist
 
 __all__ = [
     'GENERATOR_VERSION', 'CropCocoParams', 'image_rng', 'sample_crop_box',
@@ -500,31 +502,21 @@ def _check_args(img_dir: Path, ann_file: Path, split: str, seed: int,
 
 
 def _load_source(ann_file: Path) -> Dict:
-    """Load and sanity-check the source COCO keypoint json."""
-    try:
-        coco = json.loads(ann_file.read_text(encoding='utf-8'))
-    except json.JSONDecodeError as e:
-        raise ValueError(f'{ann_file} is not valid JSON: {e}') from e
-    if not isinstance(coco, dict) or not all(
-            isinstance(coco.get(k), list)
-            for k in ('images', 'annotations', 'categories')):
-        raise ValueError(f'{ann_file} is not a COCO annotation file (needs '
-                         "'images', 'annotations' and 'categories' lists)")
+    """Load and validate the source COCO keypoint json (see
+    :func:`probpose_ext.utils.coco_file.check_coco_keypoints`), and check
+    that its image file names stay inside the image directory."""
+    coco, _ = load_coco_keypoints(ann_file)
     names = set()
     for img in coco['images']:
-        name = img.get('file_name')
-        path = PurePosixPath(str(name))
-        if (not name or path.is_absolute() or '..' in path.parts
-                or '\\' in str(name)):
-            raise ValueError(f'{ann_file}: bad file_name {name!r} of image '
-                             f"{img.get('id')!r}")
+        name = img['file_name']
+        path = PurePosixPath(name)
+        if path.is_absolute() or '..' in path.parts or '\\' in name:
+            raise ValueError(f'{ann_file}: image id {img["id"]!r}: '
+                             f"'file_name' {name!r} escapes the image "
+                             'directory')
         if name in names:
-            raise ValueError(f'{ann_file}: duplicate file_name {name!r}')
+            raise ValueError(f"{ann_file}: duplicate 'file_name' {name!r}")
         names.add(name)
-    for ann in coco['annotations']:
-        if len(ann.get('keypoints', ())) % 3:
-            raise ValueError(f"{ann_file}: annotation {ann.get('id')!r} has "
-                             'keypoints whose length is not a multiple of 3')
     return coco
 
 
@@ -595,10 +587,8 @@ def make_cropcoco(img_dir: Union[str, os.PathLike],
         img for img in source['images']
         if any(map(_is_person, by_image[img['id']]))
     ]
-    for img in candidates:
-        src = img_dir / img['file_name']
-        if not src.is_file():
-            raise FileNotFoundError(f'image file not found: {src}')
+    check_files_exist((str(img_dir / img['file_name']) for img in candidates),
+                      'image files', str(ann_file), f' (in {img_dir})')
 
     with atomic_output_dir(out_dir, force) as tmp:
         (tmp / 'annotations').mkdir()

@@ -11,7 +11,7 @@ from mmpose.evaluation.metrics import CocoMetric
 from mmpose.registry import METRICS
 
 from ..ops.ex_oks import check_aw_distance
-from ..utils.coco_file import load_coco_keypoints
+from ..utils.coco_file import check_coco_keypoints, load_coco_keypoints
 from ..utils.validation import check_finite, is_local_path, strict_kwargs
 from .functional.ex_cocoeval import ExCOCOeval
 
@@ -157,8 +157,13 @@ class ExCocoMetric(CocoMetric):
         ``CocoMetric`` builds one instance dict per prediction, in the order
         of ``results`` and of the instances within each; the presence of
         each is queued here in the same order and attached to its instance
-        in :meth:`_sort_and_unique_bboxes`, before NMS.
+        in :meth:`_sort_and_unique_bboxes`, before NMS. The ``ann_file``,
+        validated when the metric was built, is checked again for the
+        dataset's number of keypoints.
         """
+        if self.ann_file and getattr(self, 'coco', None) is not None:
+            check_coco_keypoints(self.coco.dataset, str(self.ann_file),
+                                 (self.dataset_meta or {}).get('num_keypoints'))
         pending = defaultdict(list)
         for pred, _ in results:
             presence = pred['keypoint_presence']

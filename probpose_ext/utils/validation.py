@@ -72,8 +72,11 @@ def load_json(path: PathLike, what: str = 'annotation file') -> Any:
         with open(path, 'rb') as f:
             return json.loads(f.read().decode('utf-8'))
     except json.JSONDecodeError as e:
-        hint = (' (the file ends early: truncated?)'
-                if e.pos >= len(e.doc.rstrip()) else '')
+        # the parser ran out of input: at the end, or in a string (which
+        # only ends at a quote)
+        ends_early = (e.pos >= len(e.doc.rstrip())
+                      or e.msg.startswith('Unterminated string'))
+        hint = ' (the file ends early: truncated?)' if ends_early else ''
         raise ValueError(
             f'{path}: invalid JSON at line {e.lineno}, column {e.colno} '
             f'(char {e.pos}): {e.msg}{hint}') from None
@@ -181,19 +184,24 @@ def accepted_kwargs(cls: type) -> Optional[FrozenSet[str]]:
     return None
 
 
-def check_kwargs(cls: type, kwargs: Mapping[str, Any]) -> None:
+def check_kwargs(cls: type,
+                 kwargs: Mapping[str, Any],
+                 accepted: Optional[Iterable[str]] = None) -> None:
     """Raise a clear ``TypeError`` for keyword arguments ``cls`` does not
     take (before Python's own error, which may name a base class).
 
     Args:
         cls (type): The class being constructed.
         kwargs (Mapping): The keyword arguments given.
+        accepted (Iterable[str], optional): The accepted names. Defaults to
+            :func:`accepted_kwargs` of ``cls`` (no check when unknown).
 
     Raises:
         TypeError: ``"{cls}: unexpected argument 'tempreature' (did you mean
             'temperature'?); accepted arguments: a, b, ..."``.
     """
-    accepted = accepted_kwargs(cls)
+    accepted = (accepted_kwargs(cls) if accepted is None else
+                frozenset(accepted))
     if accepted is None:
         return
     unknown = [k for k in kwargs if k not in accepted]

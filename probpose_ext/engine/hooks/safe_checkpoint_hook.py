@@ -8,11 +8,22 @@ truncated new checkpoint, the previous one deleted and ``last_checkpoint``
 pointing at it, so ``--resume`` has nothing to resume from. (Every
 ``max_keep_ckpts=1`` config loses all its completed epochs that way.)
 """
+import inspect
 from collections import deque
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
 from mmpose.registry import HOOKS
+
+from ...utils.validation import check_kwargs
+
+#: ``CheckpointHook``'s named arguments. Its ``**kwargs`` go to
+#: ``Runner.save_checkpoint``, which takes none besides those the hook
+#: passes, so a misspelt argument would only fail at the first save.
+CHECKPOINT_HOOK_ARGS = frozenset(
+    name for name, p in inspect.signature(
+        CheckpointHook.__init__).parameters.items()
+    if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)) - {'self'}
 
 
 @HOOKS.register_module()
@@ -24,12 +35,19 @@ class SafeCheckpointHook(CheckpointHook):
     A run killed at any point then keeps a complete checkpoint that
     ``last_checkpoint`` names (a kill between writing and deleting leaves
     one extra old file). This project's tools use it in place of
-    ``CheckpointHook`` (``default_hooks.checkpoint``).
+    ``CheckpointHook`` (``default_hooks.checkpoint``). Unlike
+    ``CheckpointHook`` it refuses unknown arguments when built (MMEngine
+    passes them to ``Runner.save_checkpoint``, which fails at the first
+    save, after an epoch of training).
 
     Example:
         >>> default_hooks = dict(checkpoint=dict(
         ...     type='SafeCheckpointHook', interval=1, max_keep_ckpts=1))
     """
+
+    def __init__(self, *args, **kwargs) -> None:
+        check_kwargs(type(self), kwargs, CHECKPOINT_HOOK_ARGS)
+        super().__init__(*args, **kwargs)
 
     def _save_checkpoint_with_step(self, runner, step, meta) -> None:
         keep = self.max_keep_ckpts
