@@ -225,6 +225,14 @@ def test_clear_errors(split, checkpoint, tmp_path, capsys):
     with pytest.raises(SystemExit, match='checkpoint .*nope.pth.* not found'):
         _tool_main([CONFIG, tmp_path / 'nope.pth', '--ann-file', ann,
                     '--work-dir', tmp_path])
+    # the checkpoint trust model: numpy objects need an explicit opt-in
+    legacy = tmp_path.parent / 'legacy.pth'
+    ckpt = torch.load(checkpoint, weights_only=True)
+    ckpt['meta'] = {'dataset_meta': {'sigmas': np.ones(17)}}
+    torch.save(ckpt, legacy)
+    with pytest.raises(SystemExit, match='PROBPOSE_TRUST_CHECKPOINTS'):
+        _tool_main([CONFIG, legacy, '--ann-file', ann, '--work-dir',
+                    tmp_path])
     with pytest.raises(SystemExit) as exit_info:
         _tool_main([CONFIG, checkpoint, '--temperature', '0.7'])
     assert exit_info.value.code == 2
