@@ -162,8 +162,9 @@ class ExCocoMetric(CocoMetric):
         dataset's number of keypoints.
         """
         if self.ann_file and getattr(self, 'coco', None) is not None:
+            num_keypoints = (self.dataset_meta or {}).get('num_keypoints')
             check_coco_keypoints(self.coco.dataset, str(self.ann_file),
-                                 (self.dataset_meta or {}).get('num_keypoints'))
+                                 num_keypoints)
         pending = defaultdict(list)
         for pred, _ in results:
             presence = pred['keypoint_presence']

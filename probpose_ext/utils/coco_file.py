@@ -118,7 +118,8 @@ def check_keypoints(keypoints: Any, num_keypoints: Optional[int],
         values = ', '.join(f'{x:g}' for x in np.unique(vis[bad]))
         raise ValueError(
             f"{where}: 'keypoints' has visibility values [{values}] outside "
-            f'{{0, 1, 2, 3}} (keypoint indices {np.flatnonzero(bad).tolist()})')
+            '{0, 1, 2, 3} (keypoint indices '
+            f'{np.flatnonzero(bad).tolist()})')
     return kpts
 
 

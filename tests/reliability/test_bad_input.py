@@ -74,7 +74,8 @@ ALL = ('dataset', 'metric', 'cropcoco')
 CASES = [
     ('missing file', None, FileNotFoundError,
      'annotation file not found: {file}', ALL),
-    ('truncated in a string', lambda: '{"images": [{"id": 1, "file_name": "a.p',
+    ('truncated in a string',
+     lambda: '{"images": [{"id": 1, "file_name": "a.p',
      ValueError, '{file}: invalid JSON at line 1, column 36 (char 35): '
      'Unterminated string starting at (the file ends early: truncated?)', ALL),
     ('truncated between values', lambda: '{"images": [], ', ValueError,
