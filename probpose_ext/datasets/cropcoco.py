@@ -483,9 +483,9 @@ def _crop_task(task: Tuple) -> Tuple[Optional[Dict], List[Dict], bool]:
 def _check_args(img_dir: Path, ann_file: Path, split: str, seed: int,
                 workers: Optional[int]) -> None:
     if not ann_file.is_file():
-        raise FileNotFoundError(f'annotation file not found: {ann_file}')
+        raise FileNotFoundError(f'{ann_file}: annotation file not found')
     if not img_dir.is_dir():
-        raise FileNotFoundError(f'image directory not found: {img_dir}')
+        raise FileNotFoundError(f'{img_dir}: image directory not found')
     if (not isinstance(split, str) or not split
             or PurePosixPath(split).name != split or split in ('.', '..')
             or split == 'annotations'):

@@ -17,6 +17,7 @@ import functools
 import inspect
 import json
 import os
+import pickle
 from typing import (Any, Callable, FrozenSet, Iterable, Mapping, Optional,
                     Sequence, TypeVar, Union)
 
@@ -59,7 +60,7 @@ def load_json(path: PathLike, what: str = 'annotation file') -> Any:
         Any: The parsed content.
 
     Raises:
-        FileNotFoundError: ``"{what} not found: {path}"`` (also for a
+        FileNotFoundError: ``"{path}: {what} not found"`` (also for a
             directory).
         ValueError: ``"{path}: invalid JSON at line L, column C (char P):
             {reason}"`` for a truncated or malformed file, or
@@ -67,7 +68,7 @@ def load_json(path: PathLike, what: str = 'annotation file') -> Any:
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise FileNotFoundError(f'{what} not found: {path}')
+        raise FileNotFoundError(f'{path}: {what} not found')
     try:
         with open(path, 'rb') as f:
             return json.loads(f.read().decode('utf-8'))
@@ -83,6 +84,37 @@ def load_json(path: PathLike, what: str = 'annotation file') -> Any:
     except UnicodeDecodeError as e:
         raise ValueError(f'{path}: not UTF-8 text (byte {e.start}: '
                          f'{e.reason}), so not a JSON {what}') from None
+
+
+def load_pickle(path: PathLike, what: str = 'prediction dump') -> Any:
+    """Read a pickle file (e.g. a ``tools/test.py --dump``), with errors
+    that name the file.
+
+    Unpickling runs code named in the file: load only files you made.
+
+    Args:
+        path (str | PathLike): Local file path.
+        what (str): What the file is, for the messages. Defaults to
+            ``'prediction dump'``.
+
+    Returns:
+        Any: The unpickled object.
+
+    Raises:
+        FileNotFoundError: ``"{path}: {what} not found"``.
+        ValueError: ``"{path}: not a readable {what} (truncated or not a
+            pickle?): {error}"``.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'{path}: {what} not found')
+    try:
+        with open(path, 'rb') as f:
+            return pickle.load(f)
+    except (pickle.UnpicklingError, EOFError, ValueError, ImportError,
+            AttributeError, IndexError, TypeError) as e:
+        raise ValueError(f'{path}: not a readable {what} (truncated or not '
+                         f'a pickle?): {type(e).__name__}: {e}') from None
 
 
 def check_finite(values: Any, field: str, where: str) -> np.ndarray:

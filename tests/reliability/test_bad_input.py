@@ -73,7 +73,7 @@ ALL = ('dataset', 'metric', 'cropcoco')
 # file's path), consumers
 CASES = [
     ('missing file', None, FileNotFoundError,
-     'annotation file not found: {file}', ALL),
+     '{file}: annotation file not found', ALL),
     ('truncated in a string',
      lambda: '{"images": [{"id": 1, "file_name": "a.p',
      ValueError, '{file}: invalid JSON at line 1, column 36 (char 35): '

@@ -40,6 +40,7 @@ from mmengine.config import DictAction  # noqa: E402
 from probpose_ext.analysis.presence_thr import (  # noqa: E402
     CRITERIA, FIXED_THR, choose_presence_thr, presence_thr_cfg_options,
     presence_thr_table)
+from probpose_ext.utils.validation import load_pickle  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -102,7 +103,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
     MMLogger.get_instance('choose_presence_thr', log_level='WARNING')
     try:
         result = choose_presence_thr(
-            args.dump, args.ann_file, criterion=args.criterion,
+            load_pickle(args.dump), args.ann_file, criterion=args.criterion,
             thresholds=args.thrs, aw_distance=args.aw_distance,
             padding=args.padding, aspect_ratio=args.aspect_ratio,
             presence_key=args.presence_key,

@@ -39,6 +39,8 @@ from probpose_ext.analysis.inout import (LABEL_SOURCES,  # noqa: E402
                                          accuracy_curves, default_thresholds,
                                          inout_table, load_inout, plot_inout,
                                          summarize_inout)
+from probpose_ext.utils.coco_file import load_coco_keypoints  # noqa: E402
+from probpose_ext.utils.validation import load_pickle  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -101,18 +103,34 @@ def _jsonable(value):
     return value
 
 
+def _load_model(name, dump, score_key, args):
+    """``load_inout`` of one dump; bad input exits with a message naming
+    the file (and the model)."""
+    try:
+        samples = load_pickle(dump)
+        return load_inout(
+            samples, ann_file=args.ann_file, score_key=score_key,
+            padding=args.padding, aspect_ratio=args.aspect_ratio or None,
+            label_source=args.label_source, return_meta=True)
+    except (FileNotFoundError, ValueError, KeyError, TypeError) as e:
+        sys.exit(f'inout_accuracy: error: {name} ({dump}): '
+                 f'{e.args[0] if isinstance(e, KeyError) else e}')
+
+
 def main(argv=None) -> dict:
     args = parse_args(argv)
     thresholds = default_thresholds(args.thr_step)
     if not (abs(thresholds - args.thr) < 1e-9).any():
         thresholds = sorted({*thresholds.tolist(), args.thr})
+    if args.ann_file:
+        try:
+            load_coco_keypoints(args.ann_file)
+        except (FileNotFoundError, ValueError) as e:
+            sys.exit(f'inout_accuracy: error: {e}')
 
     curves, sources, keys = {}, {}, {}
     for name, dump, score_key in zip(args.names, args.dump, args.score_key):
-        labels_out, scores_in, meta = load_inout(
-            dump, ann_file=args.ann_file, score_key=score_key,
-            padding=args.padding, aspect_ratio=args.aspect_ratio or None,
-            label_source=args.label_source, return_meta=True)
+        labels_out, scores_in, meta = _load_model(name, dump, score_key, args)
         curves[name] = accuracy_curves(labels_out, scores_in, thresholds)
         sources[name] = dict(dump=osp.abspath(dump),
                              score_key=meta['score_key'],
