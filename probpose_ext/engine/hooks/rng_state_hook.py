@@ -81,7 +81,10 @@ class RngStateHook(Hook):
     the seed, and torch draws their base seed from the restored torch
     generator). Persistent workers keep their own generators, which no
     checkpoint can hold: their augmentations after a resume differ from
-    the uninterrupted run's (the hook warns).
+    the uninterrupted run's (the hook warns). In distributed training the
+    checkpoint (written by rank 0) holds rank 0's states, which every rank
+    restores: exact for rank 0, not for ranks whose augmentations drew a
+    different amount of random numbers.
 
     Example:
         >>> custom_hooks = [dict(type='RngStateHook')]
