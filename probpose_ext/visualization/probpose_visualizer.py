@@ -13,6 +13,7 @@ from mmpose.visualization import PoseLocalVisualizer
 
 from ..ops.crop_transform import (covariance_blocks, covariance_ellipse,
                                   ellipse_polygon, ellipse_radius)
+from ..utils.validation import strict_kwargs
 
 
 def _numpy(value) -> np.ndarray:
@@ -73,6 +74,7 @@ def overlay_probability_maps(image: np.ndarray,
 
 
 @VISUALIZERS.register_module()
+@strict_kwargs
 class ProbPoseLocalVisualizer(PoseLocalVisualizer):
     """:class:`PoseLocalVisualizer` for probabilistic keypoints.
 

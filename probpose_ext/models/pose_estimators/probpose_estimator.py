@@ -8,9 +8,11 @@ from mmpose.utils.typing import InstanceList, PixelDataList, SampleList
 from ...ops.crop_transform import (crop_to_image_affine, map_areas, map_boxes,
                                    map_covariances, map_full_covariances,
                                    map_points, select_full_covariance)
+from ...utils.validation import strict_kwargs
 
 
 @MODELS.register_module()
+@strict_kwargs
 class ProbPoseEstimator(TopdownPoseEstimator):
     """MMPose's :class:`TopdownPoseEstimator` whose extra spatial
     predictions follow the keypoints into image pixels.
