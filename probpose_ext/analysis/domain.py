@@ -14,13 +14,13 @@ scaled by the padding factor), as computed by
 
 COCO has (almost) all keypoints in A-C; CropCOCO moves some to D and E.
 """
-import json
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
 from ..ops.windows import DOMAIN_DESCRIPTIONS, DOMAIN_NAMES, keypoint_domains
+from ..utils.validation import load_json
 
 #: Visibility values of annotated keypoints (CropCOCO, DESIGN.md section 3).
 VISIBILITY_VALUES = (1, 2, 3)
@@ -45,13 +45,7 @@ def _load(coco: CocoLike) -> Tuple[dict, str]:
         data, source = coco, '<dict>'
     else:
         source = str(coco)
-        path = Path(coco)
-        if not path.is_file():
-            raise FileNotFoundError(f'{source}: annotation file not found')
-        try:
-            data = json.loads(path.read_text(encoding='utf-8'))
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise ValueError(f'{source}: not a valid JSON file ({e})') from e
+        data = load_json(coco)
     if not isinstance(data, dict) or not isinstance(
             data.get('images'), list) or not isinstance(
                 data.get('annotations'), list):

@@ -44,6 +44,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ..ops.windows import activation_window, cropcoco_visibility, in_window
+from ..utils.validation import load_json, load_pickle
 
 LABEL_SOURCES = ('auto', 'visibility', 'pad_to_contain', 'geometry')
 
@@ -81,9 +82,7 @@ def load_samples(dump: Dump) -> List[Mapping]:
         list[Mapping]: The samples.
     """
     if isinstance(dump, (str, os.PathLike)):
-        # imported lazily: pickle loading is MMEngine's fileio
-        from mmengine.fileio import load
-        samples = load(os.fspath(dump), file_format='pkl')
+        samples = load_pickle(dump)
     else:
         samples = dump
     if not isinstance(samples, Sequence) or isinstance(samples, str):
@@ -93,8 +92,7 @@ def load_samples(dump: Dump) -> List[Mapping]:
 
 
 def _load_ann_index(ann_file: Union[str, os.PathLike]) -> Dict[int, dict]:
-    from mmengine.fileio import load
-    coco = load(os.fspath(ann_file), file_format='json')
+    coco = load_json(ann_file)
     return {int(ann['id']): ann for ann in coco.get('annotations', [])}
 
 

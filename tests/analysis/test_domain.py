@@ -168,7 +168,7 @@ def test_missing_and_invalid_files_are_named(tmp_path):
         domain_counts(missing)
     bad = tmp_path / 'bad.json'
     bad.write_text('{"images": [')
-    with pytest.raises(ValueError, match=f'{bad}: not a valid JSON'):
+    with pytest.raises(ValueError, match=f'{bad}: invalid JSON at line'):
         domain_counts(bad)
 
 
