@@ -10,7 +10,11 @@ custom_imports = dict(
     imports=['mmpose.engine.optim_wrappers.layer_decay_optim_wrapper',
              'probpose_ext'],
     allow_failed_imports=False)
-custom_hooks = [dict(type='PlainCheckpointHook')]
+# weights-only checkpoints, exact --resume (random states), and a checkpoint
+# hook that never deletes the last checkpoint before the new one is written
+# (this project's tools add these by themselves; MMPose's need them here)
+custom_hooks = [dict(type='PlainCheckpointHook'), dict(type='RngStateHook')]
+default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))
 
 codec = dict(
     type='ProbMap', input_size=(192, 256), heatmap_size=(48, 64),

@@ -6,7 +6,10 @@
 _base_ = ['mmpose::_base_/default_runtime.py']
 
 custom_imports = dict(imports=['probpose_ext'], allow_failed_imports=False)
-custom_hooks = [dict(type='PlainCheckpointHook')]
+# weights-only checkpoints, exact --resume (random states), and a checkpoint
+# hook that never deletes the last checkpoint before the new one is written
+# (this project's tools add these by themselves; MMPose's need them here)
+custom_hooks = [dict(type='PlainCheckpointHook'), dict(type='RngStateHook')]
 
 # runtime
 max_epochs = 4
@@ -24,7 +27,8 @@ param_scheduler = [
 auto_scale_lr = dict(base_batch_size=16)
 default_hooks = dict(
     logger=dict(interval=20),
-    checkpoint=dict(save_best='coco/AP', rule='greater', max_keep_ckpts=1))
+    checkpoint=dict(type='SafeCheckpointHook', save_best='coco/AP',
+                    rule='greater', max_keep_ckpts=1))
 env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork'))
 randomness = dict(seed=0)
 

@@ -22,7 +22,10 @@ def test_config_runs_on_real_coco_sample(path: Path):
     register_all_modules()
     cfg = Config.fromfile(str(path))
     assert 'probpose_ext' in cfg.custom_imports['imports']
-    assert any(h['type'] == 'PlainCheckpointHook' for h in cfg.custom_hooks)
+    # safe with MMPose's own tools too (ours add these by themselves)
+    hooks = {h['type'] for h in cfg.custom_hooks}
+    assert {'PlainCheckpointHook', 'RngStateHook'} <= hooks
+    assert cfg.default_hooks.checkpoint.type == 'SafeCheckpointHook'
     dataset_cfg = cfg.test_dataloader.dataset.copy()
     dataset_cfg.update(
         data_root=str(COCO), ann_file='test_coco.json',
