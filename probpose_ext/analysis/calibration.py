@@ -56,6 +56,7 @@ from ..ops.calibration import (calibration_curve, fit_temperature,
 from ..ops.reliability import (DEFAULT_LEVELS, binary_calibration_errors,
                                credible_coverage, reliability_diagram)
 from ..ops.simplex import sparsemax
+from ..utils.jsonable import to_jsonable
 
 __all__ = [
     'CalibrationData', 'collect_calibration_data', 'evaluate_calibration',
@@ -796,14 +797,8 @@ def write_calibrated_config(config: PathLike, temperature: float,
 # --------------------------------------------------------------------------
 def _write_json(obj, path: str) -> None:
     import json
-
-    def default(value):
-        if isinstance(value, (np.floating, np.integer)):
-            return value.item()
-        raise TypeError(f'not JSON serialisable: {type(value)}')
-
     with open(path, 'w') as f:
-        json.dump(obj, f, indent=2, default=default)
+        json.dump(to_jsonable(obj), f, indent=2, allow_nan=False)
 
 
 def run_calibration(config: PathLike,

@@ -52,15 +52,15 @@ data samples instead of MMPose's reduced dicts)::
     dump_pose_json('preds.json', samples)
 """
 import json
-import math
 import os
 import os.path as osp
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
-import torch
 from mmengine.structures import InstanceData
 from mmpose.structures import PoseDataSample
+
+from ..utils.jsonable import to_jsonable
 
 FORMAT = 'probpose_ext.pose_json'
 VERSION = 1
@@ -68,31 +68,6 @@ VERSION = 1
 META_KEYS = ('img_path', 'img_id', 'id', 'ori_shape')
 
 SampleLike = Union[PoseDataSample, InstanceData, Mapping[str, Any]]
-
-
-def to_jsonable(value: Any) -> Any:
-    """Plain-JSON version of ``value``: tensors and arrays to lists, numpy
-    scalars to Python numbers, non-finite floats to None, recursively
-    through dicts, lists and tuples.
-
-    Args:
-        value (Any): Value to convert.
-
-    Returns:
-        Any: A value ``json.dumps(..., allow_nan=False)`` accepts (given
-        JSON-compatible leaves).
-    """
-    if isinstance(value, torch.Tensor):
-        value = value.detach().cpu().numpy()
-    if isinstance(value, (np.ndarray, np.generic)):
-        value = value.tolist()
-    if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _instances(sample: SampleLike) -> Mapping[str, Any]:

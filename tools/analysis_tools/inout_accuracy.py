@@ -22,7 +22,6 @@ threshold. "Best" thresholds are chosen on the evaluated set itself.
 """
 import argparse
 import json
-import math
 import os
 import os.path as osp
 import sys
@@ -40,6 +39,7 @@ from probpose_ext.analysis.inout import (LABEL_SOURCES,  # noqa: E402
                                          inout_table, load_inout, plot_inout,
                                          summarize_inout)
 from probpose_ext.utils.coco_file import load_coco_keypoints  # noqa: E402
+from probpose_ext.utils.jsonable import to_jsonable  # noqa: E402
 from probpose_ext.utils.validation import load_pickle  # noqa: E402
 
 
@@ -88,19 +88,6 @@ def parse_args(argv=None):
     args.score_key = (args.score_key * len(args.dump)
                       if len(args.score_key) == 1 else args.score_key)
     return args
-
-
-def _jsonable(value):
-    """Arrays -> lists, non-finite floats -> None (strict JSON)."""
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if hasattr(value, 'tolist'):
-        value = value.tolist()
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _load_model(name, dump, score_key, args):
@@ -168,7 +155,7 @@ def main(argv=None) -> dict:
         curves={name: {k: c[k] for k in ('thresholds', 'acc', 'balanced_acc')}
                 for name, c in curves.items()})
     with open(osp.join(args.out_dir, 'inout.json'), 'w') as f:
-        json.dump(_jsonable(result), f, indent=1, allow_nan=False)
+        json.dump(to_jsonable(result), f, indent=1, allow_nan=False)
     print(table)
     print(f'wrote {args.out_dir}/inout.png, inout.md, inout.json')
     return result
