@@ -11,6 +11,7 @@ from probpose_ext.ops.calibration import (calibration_curve, fit_temperature,
                                           gt_pixel_index, miscalibration,
                                           rank_mass)
 from probpose_ext.ops.simplex import sparsemax
+from tests.ops._brute_calibration import brute_rank_mass
 
 F64 = torch.float64
 
@@ -47,31 +48,6 @@ def _draw_gt(prob, seed):
     return torch.stack([idx % w, idx // w], dim=-1).to(F64)
 
 
-def _brute_rank_mass(prob, gt_xy, u):
-    """Per-map, per-pixel Python loop in float64."""
-    p = prob.numpy().astype(np.float64)
-    n, k, h, w = p.shape
-    out = np.full((n, k), np.nan)
-    for i in range(n):
-        for j in range(k):
-            x, y = gt_xy[i, j].tolist()
-            ix, iy = math.floor(x + 0.5), math.floor(y + 0.5)
-            if not (0 <= ix < w and 0 <= iy < h):
-                continue
-            ref = p[i, j, iy, ix]
-            above = tied = total = 0.0
-            for yy in range(h):
-                for xx in range(w):
-                    v = p[i, j, yy, xx]
-                    total += v
-                    if v > ref:
-                        above += v
-                    elif v == ref:
-                        tied += v
-            out[i, j] = (above + u[i, j] * tied) / total
-    return out
-
-
 # --------------------------------------------------------------- rank_mass
 
 
@@ -92,11 +68,15 @@ def test_rank_mass_matches_brute_force(ties):
         u = torch.rand(3, 4, generator=_gen(7), dtype=F64).numpy()
     else:
         u = np.full((3, 4), 0.5 if ties == 'mid' else 0.0)
-    ref = _brute_rank_mass(prob, gt, u)
-    assert torch.equal(valid, torch.from_numpy(~np.isnan(ref)))
+    # the GT pixel (nearest centre) must lie inside the 6 x 5 map
+    pix = torch.floor(gt + 0.5)
+    inside = ((pix[..., 0] >= 0) & (pix[..., 0] < 6) & (pix[..., 1] >= 0)
+              & (pix[..., 1] < 5))
+    assert torch.equal(valid, inside)
     assert bool(valid[1, 2]) and not bool(valid[2, 3])
     assert 0 < int(valid.sum()) < 12
-    np.testing.assert_allclose(mass.numpy(), ref, rtol=0, atol=1e-12)
+    ref = brute_rank_mass(prob, gt, np.ones((3, 4), bool), u)
+    np.testing.assert_allclose(mass[valid].numpy(), ref, rtol=0, atol=1e-12)
 
 
 def test_rank_mass_hand_example_and_float32():
