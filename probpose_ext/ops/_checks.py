@@ -21,3 +21,18 @@ def check_maps(maps: Tensor, name: str = 'prob',
         kind = 'a floating tensor' if floating else 'a tensor'
         raise ValueError(f'{name} must be {kind} of shape (N, K, H, W), got '
                          f'{maps.dtype} {tuple(maps.shape)}')
+
+
+def check_level(p: float) -> float:
+    """A credible level as a float, or a ValueError unless ``0 < p <= 1``.
+
+    Args:
+        p (float): Credible level.
+
+    Returns:
+        float: ``p``.
+    """
+    p = float(p)
+    if not 0.0 < p <= 1.0:
+        raise ValueError(f'credible level p must be in (0, 1], got {p}')
+    return p

@@ -29,17 +29,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ._checks import check_maps
+from ._checks import check_level, check_maps
 from .crop_transform import heatmap_to_image_affine, map_boxes
 
 ArrayLike = Union[Tensor, np.ndarray, Sequence[float]]
-
-
-def _check_level(p: float) -> float:
-    p = float(p)
-    if not 0.0 < p <= 1.0:
-        raise ValueError(f'credible level p must be in (0, 1], got {p}')
-    return p
 
 
 def credible_region_mask(prob: Tensor, p: float) -> Tensor:
@@ -72,7 +65,7 @@ def credible_region_mask(prob: Tensor, p: float) -> Tensor:
         Tensor: Bool mask of the credible regions in shape (N, K, H, W).
     """
     check_maps(prob)
-    p = _check_level(p)
+    p = check_level(p)
     n, k, h, w = prob.shape
     if n * k * h * w == 0:
         return torch.zeros(prob.shape, dtype=torch.bool, device=prob.device)

@@ -31,7 +31,8 @@ from torch import Tensor
 
 from ._checks import check_maps
 from .calibration import gt_pixel_index
-from .credible import _check_level, credible_region_mask, region_contains
+from ._checks import check_level
+from .credible import credible_region_mask, region_contains
 
 __all__ = [
     'reliability_diagram', 'binary_calibration_errors', 'credible_coverage'
@@ -214,7 +215,7 @@ def credible_coverage(prob: Tensor,
     if tuple(gt_xy.shape) != (num, num_kpt, 2):
         raise ValueError(f'gt_xy must have shape {(num, num_kpt, 2)}, got '
                          f'{tuple(gt_xy.shape)}')
-    levels_t = torch.tensor([_check_level(p) for p in levels],
+    levels_t = torch.tensor([check_level(p) for p in levels],
                             dtype=torch.float64, device=prob.device)
     if levels_t.numel() == 0:
         raise ValueError('levels must hold at least one credible level')
