@@ -210,14 +210,20 @@ class ProbMap(BaseKeypointCodec):
         return oks_variance_nominal(self.sigmas, self.heatmap_size,
                                     self.padding)
 
-    def _decode_tensor(self, prob: Tensor) -> Tuple[Tensor, Tensor]:
-        # a NaN/Inf makes the sum non-finite; the element-wise check (about
-        # 10x the cost of the decoding itself) only runs when the sum is
-        # not finite, which finite values can also cause by overflowing
+    def check_finite(self, prob: Tensor) -> None:
+        """Raise a ValueError if the maps contain NaN or Inf.
+
+        A NaN/Inf makes the sum non-finite; the element-wise check (about
+        10x the cost of the decoding itself) only runs when the sum is not
+        finite, which finite values can also cause by overflowing.
+        """
         if (not torch.isfinite(prob.sum())
                 and not torch.isfinite(prob).all()):
-            raise ValueError('ProbMap.decode: the probability maps contain '
-                             'NaN or Inf')
+            raise ValueError(f'{type(self).__name__}.decode: the probability '
+                             'maps contain NaN or Inf')
+
+    def _decode_tensor(self, prob: Tensor) -> Tuple[Tensor, Tensor]:
+        self.check_finite(prob)
         variance = self.decode_variance().to(prob.device, prob.dtype)
         keypoints, scores = decode_expected_oks(prob, variance)
         scale = torch.as_tensor(self.scale_factor, device=prob.device,

@@ -128,11 +128,8 @@ class ProbMapDH(ProbMap):
         ``factor`` (1: expert, ``wide_factor``: wide) into input pixels
         (B, K, 2) and expected OKS (B, K). The decoding variance is the
         expert one / factor^2 (same nominal instance, coarser pixels)."""
-        # the element-wise test runs only when the sum is not finite
-        if check_finite and not (torch.isfinite(prob.sum())
-                                 or torch.isfinite(prob).all()):
-            raise ValueError('ProbMapDH.decode: the probability maps contain '
-                             'NaN or Inf')
+        if check_finite:
+            self.check_finite(prob)
         variance = wide_variance(self.decode_variance().to(prob), factor)
         keypoints, scores = decode_expected_oks(prob, variance)
         return heatmap_to_input(keypoints, self.input_size,

@@ -3,10 +3,9 @@
 from typing import Dict, Sequence, Tuple
 
 import torch
-import torch.nn.functional as F
 from mmcv.cnn import build_conv_layer
 from mmengine.structures import PixelData
-from mmpose.registry import KEYPOINT_CODECS, MODELS
+from mmpose.registry import MODELS
 from mmpose.utils.typing import (ConfigType, Features, OptConfigType,
                                  OptSampleList, Predictions)
 from torch import Tensor
@@ -14,8 +13,8 @@ from torch import Tensor
 from ...ops import credible_region_stats
 from ...ops.double_map import (heatmap_area_to_input, heatmap_boxes_to_input,
                                input_to_heatmap)
-from .probmap_head import (ProbMapHead, _weighted_mean,
-                           balanced_bce_with_logits)
+from ...utils.validation import strict_kwargs
+from .probmap_head import ProbMapHead, _weighted_mean
 
 #: wide-map labels the head reads besides ProbMapHead's (ProbMapDH codec)
 _WIDE_LABELS = ('keypoint_labels_wide', 'oks_variance_wide',
@@ -23,6 +22,7 @@ _WIDE_LABELS = ('keypoint_labels_wide', 'oks_variance_wide',
 
 
 @MODELS.register_module()
+@strict_kwargs
 class ProbMapDHHead(ProbMapHead):
     """ProbPose-DH head: an expert map over the input window and a wide map
     over the window ``wide_factor`` times larger, same resolution.
@@ -81,6 +81,8 @@ class ProbMapDHHead(ProbMapHead):
         ...             deconv_kernel_sizes=[], decoder=codec)
     """
 
+    codec_types = ('ProbMapDH', )
+
     def __init__(self,
                  in_channels: int,
                  out_channels: int,
@@ -88,20 +90,17 @@ class ProbMapDHHead(ProbMapHead):
                  wide_loss_weight: float = 1.0,
                  decoder: OptConfigType = None,
                  **kwargs) -> None:
-        if decoder is None or decoder.get('type') != 'ProbMapDH':
-            raise ValueError("ProbMapDHHead decodes with the 'ProbMapDH' "
-                             'codec, got decoder '
-                             f"{None if decoder is None else decoder.get('type')!r}")
+        if decoder is None:
+            raise ValueError("ProbMapDHHead needs a 'ProbMapDH' decoder (it "
+                             'holds the wide factor), got None')
         if final_layer is None:
             raise ValueError('ProbMapDHHead needs a final_layer (it outputs '
                              'the expert and wide logits), got None')
         if wide_loss_weight < 0:
             raise ValueError('wide_loss_weight must be >= 0, got '
                              f'{wide_loss_weight}')
-        # ProbMapHead accepts only the 'ProbMap' codec: build ours here
         super().__init__(in_channels, out_channels, final_layer=final_layer,
-                         decoder=None, **kwargs)
-        self.decoder = KEYPOINT_CODECS.build(decoder)
+                         decoder=decoder, **kwargs)
         self.wide_loss_weight = float(wide_loss_weight)
         cfg = dict(type='Conv2d', in_channels=self.final_layer.in_channels,
                    kernel_size=1)
@@ -157,16 +156,7 @@ class ProbMapDHHead(ProbMapHead):
                 wide, gt['keypoint_labels_wide'].to(wide),
                 gt['oks_variance_wide'].to(wide), wide_weights))
 
-        presence_w = gt['presence_weights'].to(expert)
-        in_window = gt['keypoints_in_window'].to(expert)
-        presence_bce = F.binary_cross_entropy_with_logits(
-            out['presence_logits'], in_window, reduction='none')
-        losses['loss_presence'] = self.presence_loss_weight * \
-            _weighted_mean(presence_bce, presence_w)
-        losses['loss_visibility'] = self.visibility_loss_weight * \
-            balanced_bce_with_logits(out['visibility_logits'],
-                                     gt['visibility_labels'].to(expert),
-                                     gt['visibility_weights'].to(expert))
+        losses.update(self._branch_losses(out, gt))
         with torch.no_grad():
             pred, _, from_expert = self.decoder.decode_double(
                 expert.detach(), wide.detach(), check_finite=False)
@@ -178,9 +168,6 @@ class ProbMapDHHead(ProbMapHead):
         losses['loss_quality'] = self.quality_loss_weight * _weighted_mean(
             (quality - target_oks)**2, wide_weights)
         with torch.no_grad():
-            correct = ((out['presence_logits'] > 0).to(expert) == in_window)
-            losses['acc_presence'] = _weighted_mean(correct.to(expert),
-                                                    presence_w)
             losses['oks_decoded'] = _weighted_mean(target_oks, wide_weights)
             losses['expert_ratio'] = _weighted_mean(from_expert.to(expert),
                                                     wide_weights)
@@ -244,18 +231,12 @@ class ProbMapDHHead(ProbMapHead):
         expert, wide = self.split_maps(prob)
         keypoints, expected_oks, from_expert = self.decoder.decode_double(
             expert, wide)
-        presence = probs['presence_logits']
         preds = self._pack(
             [k[None] for k in keypoints.cpu().numpy()],
-            dict(
-                keypoint_scores=probs['quality_logits'],
-                keypoints_visible=presence,
-                keypoint_presence=presence,
-                keypoint_visibility=probs['visibility_logits'],
-                keypoint_expected_oks=expected_oks,
-                keypoint_from_expert=from_expert,
-                **self._credible_fields_dh(expert, wide, from_expert,
-                                           test_cfg)))
+            dict(self._fields(probs, expected_oks),
+                 keypoint_from_expert=from_expert,
+                 **self._credible_fields_dh(expert, wide, from_expert,
+                                            test_cfg)))
         if test_cfg.get('output_heatmaps', False):
             return preds, [PixelData(heatmaps=p) for p in expert.detach()]
         return preds

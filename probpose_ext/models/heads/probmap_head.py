@@ -104,6 +104,9 @@ class ProbMapHead(HeatmapHead):
         init_cfg (dict, optional): Initialisation config.
     """
 
+    #: codec types this head decodes with
+    codec_types: Tuple[str, ...] = ('ProbMap', )
+
     def __init__(self,
                  in_channels: int,
                  out_channels: int,
@@ -127,9 +130,12 @@ class ProbMapHead(HeatmapHead):
         if branch_depth < 0 or branch_channels < 1:
             raise ValueError('branch_depth must be >= 0 and branch_channels '
                              f'>= 1, got {branch_depth}, {branch_channels}')
-        if decoder is not None and decoder.get('type') != 'ProbMap':
-            raise ValueError("ProbMapHead decodes with the 'ProbMap' codec, "
-                             f"got decoder type {decoder.get('type')!r}")
+        if decoder is not None and decoder.get('type') not in \
+                self.codec_types:
+            raise ValueError(
+                f'{type(self).__name__} decodes with the '
+                f"{' or '.join(map(repr, self.codec_types))} codec, got "
+                f"decoder type {decoder.get('type')!r}")
         super().__init__(
             in_channels=in_channels,
             out_channels=out_channels,
@@ -249,16 +255,7 @@ class ProbMapHead(HeatmapHead):
         losses = dict(
             loss_kpt=self.loss_module(prob, gt_kpts, variance, map_weights))
 
-        presence_w = gt['presence_weights'].to(prob)
-        in_window = gt['keypoints_in_window'].to(prob)
-        presence_bce = F.binary_cross_entropy_with_logits(
-            out['presence_logits'], in_window, reduction='none')
-        losses['loss_presence'] = self.presence_loss_weight * \
-            _weighted_mean(presence_bce, presence_w)
-        losses['loss_visibility'] = self.visibility_loss_weight * \
-            balanced_bce_with_logits(out['visibility_logits'],
-                                     gt['visibility_labels'].to(prob),
-                                     gt['visibility_weights'].to(prob))
+        losses.update(self._branch_losses(out, gt))
         with torch.no_grad():
             decode_var = self.decoder.decode_variance().to(prob) \
                 if self.decoder is not None else variance
@@ -269,10 +266,29 @@ class ProbMapHead(HeatmapHead):
         losses['loss_quality'] = self.quality_loss_weight * _weighted_mean(
             (quality - target_oks)**2, map_weights)
         with torch.no_grad():
-            correct = ((out['presence_logits'] > 0).to(prob) == in_window)
-            losses['acc_presence'] = _weighted_mean(correct.to(prob),
-                                                    presence_w)
             losses['oks_decoded'] = _weighted_mean(target_oks, map_weights)
+        return losses
+
+    def _branch_losses(self, out: Dict[str, Tensor],
+                       gt: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """Presence BCE (annotated keypoints, label: inside the activation
+        window), class-balanced visibility BCE, and the presence accuracy
+        (logged), from :meth:`forward`'s outputs and the gathered labels."""
+        logits = out['presence_logits']
+        presence_w = gt['presence_weights'].to(logits)
+        in_window = gt['keypoints_in_window'].to(logits)
+        presence_bce = F.binary_cross_entropy_with_logits(
+            logits, in_window, reduction='none')
+        losses = dict(
+            loss_presence=self.presence_loss_weight *
+            _weighted_mean(presence_bce, presence_w),
+            loss_visibility=self.visibility_loss_weight *
+            balanced_bce_with_logits(out['visibility_logits'],
+                                     gt['visibility_labels'].to(logits),
+                                     gt['visibility_weights'].to(logits)))
+        with torch.no_grad():
+            correct = ((logits > 0).to(logits) == in_window)
+            losses['acc_presence'] = _weighted_mean(correct, presence_w)
         return losses
 
     # -------------------------------------------------------------- predict
@@ -362,6 +378,18 @@ class ProbMapHead(HeatmapHead):
             keypoint_credible_box=boxes / scale.repeat(2))
 
     @staticmethod
+    def _fields(probs: Dict[str, Tensor], expected_oks) -> Dict[str, object]:
+        """The per-keypoint prediction fields from the branch probabilities
+        (B, K) and the expected OKS of the decoded keypoints."""
+        presence = probs['presence_logits']
+        return dict(
+            keypoint_scores=probs['quality_logits'],
+            keypoints_visible=presence,
+            keypoint_presence=presence,
+            keypoint_visibility=probs['visibility_logits'],
+            keypoint_expected_oks=expected_oks)
+
+    @staticmethod
     def _pack(keypoints: Sequence, fields: Dict[str, object]
               ) -> Predictions:
         """One ``InstanceData`` per sample from the decoded ``keypoints``
@@ -384,16 +412,10 @@ class ProbMapHead(HeatmapHead):
                  test_cfg: ConfigType) -> Predictions:
         prob, probs = self._test_outputs(feats, batch_data_samples, test_cfg)
         keypoints, expected_oks = self.decoder.batch_decode(prob)
-        presence = probs['presence_logits']
         preds = self._pack(
             keypoints,
-            dict(
-                keypoint_scores=probs['quality_logits'],
-                keypoints_visible=presence,
-                keypoint_presence=presence,
-                keypoint_visibility=probs['visibility_logits'],
-                keypoint_expected_oks=expected_oks,
-                **self._credible_fields(prob, test_cfg)))
+            dict(self._fields(probs, expected_oks),
+                 **self._credible_fields(prob, test_cfg)))
         if test_cfg.get('output_heatmaps', False):
             return preds, [PixelData(heatmaps=p) for p in prob.detach()]
         return preds
