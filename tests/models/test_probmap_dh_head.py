@@ -4,53 +4,31 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from mmengine.structures import InstanceData
-from mmpose.registry import MODELS
-from mmpose.structures import PoseDataSample
 
 from probpose_ext.codecs import ProbMapDH
 from probpose_ext.models.heads import ProbMapDHHead, ProbMapHead
 from probpose_ext.ops import oks_risk_loss, sparsemax
 from probpose_ext.ops.double_map import input_to_heatmap
-from probpose_ext.utils.metainfo import load_metainfo
+from tests.models._heads import (FLIP, K, build_head, encoded_samples,
+                                 head_feats)
 
 INPUT, HEATMAP = (48, 64), (12, 16)
 FACTOR = 1.25
 CODEC = dict(type='ProbMapDH', input_size=INPUT, heatmap_size=HEATMAP,
              wide_factor=FACTOR)
-FLIP = load_metainfo()['flip_indices']
-K = 17
 
 
 def _head(**kwargs):
-    cfg = dict(type='ProbMapDHHead', in_channels=8, out_channels=K,
-               deconv_out_channels=(8, ), deconv_kernel_sizes=(4, ),
-               decoder=CODEC)
-    cfg.update(kwargs)
-    torch.manual_seed(0)
-    return MODELS.build(cfg)
+    return build_head('ProbMapDHHead', **{'decoder': CODEC, **kwargs})
 
 
 def _feats(batch=2):
-    torch.manual_seed(1)
-    return (torch.randn(batch, 8, 8, 6), )
+    return head_feats(batch)
 
 
 def _samples(batch=2):
-    codec = ProbMapDH(INPUT, HEATMAP, wide_factor=FACTOR)
-    rng = np.random.default_rng(0)
-    samples = []
-    for _ in range(batch):
-        kpts = rng.uniform([-10, -12], [58, 76], (1, K, 2))
-        raw = rng.integers(0, 3, (1, K))
-        enc = codec.encode(kpts, np.minimum(raw, 1), area=np.array([900.]),
-                           bbox_scale=np.array([[60., 80.]]),
-                           keypoints_visibility_raw=raw)
-        sample = PoseDataSample(metainfo=dict(flip_indices=FLIP))
-        sample.gt_instance_labels = InstanceData(
-            **{k: torch.as_tensor(v) for k, v in enc.items()})
-        samples.append(sample)
-    return samples
+    return encoded_samples(ProbMapDH(INPUT, HEATMAP, wide_factor=FACTOR),
+                           [-10, -12], [58, 76], batch)
 
 
 def test_built_from_registry_with_two_map_groups():

@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from mmpose.registry import MODELS
 from mmpose.structures import PoseDataSample
 from mmengine.structures import InstanceData
 
@@ -11,42 +10,23 @@ from probpose_ext.codecs import ProbMap
 from probpose_ext.models import ProbMapHead
 from probpose_ext.models.heads.probmap_head import balanced_bce_with_logits
 from probpose_ext.ops import sparsemax
-from probpose_ext.utils.metainfo import load_metainfo
+from tests.models._heads import FLIP, build_head, encoded_samples, head_feats
 
 INPUT, HEATMAP = (48, 64), (12, 16)
 CODEC = dict(type='ProbMap', input_size=INPUT, heatmap_size=HEATMAP)
-FLIP = load_metainfo()['flip_indices']
 
 
 def _head(**kwargs):
-    cfg = dict(type='ProbMapHead', in_channels=8, out_channels=17,
-               deconv_out_channels=(8, ), deconv_kernel_sizes=(4, ),
-               decoder=CODEC)
-    cfg.update(kwargs)
-    torch.manual_seed(0)
-    return MODELS.build(cfg)
+    return build_head('ProbMapHead', **{'decoder': CODEC, **kwargs})
 
 
 def _feats(batch=2):
-    torch.manual_seed(1)
-    return (torch.randn(batch, 8, 8, 6), )
+    return head_feats(batch)
 
 
 def _samples(batch=2):
-    codec = ProbMap(INPUT, HEATMAP)
-    rng = np.random.default_rng(0)
-    samples = []
-    for _ in range(batch):
-        kpts = rng.uniform([-10, -10], [58, 74], (1, 17, 2))
-        raw = rng.integers(0, 3, (1, 17))
-        enc = codec.encode(kpts, np.minimum(raw, 1), area=np.array([900.]),
-                           bbox_scale=np.array([[60., 80.]]),
-                           keypoints_visibility_raw=raw)
-        sample = PoseDataSample(metainfo=dict(flip_indices=FLIP))
-        sample.gt_instance_labels = InstanceData(
-            **{k: torch.as_tensor(v) for k, v in enc.items()})
-        samples.append(sample)
-    return samples
+    return encoded_samples(ProbMap(INPUT, HEATMAP), [-10, -10], [58, 74],
+                           batch)
 
 
 def test_forward_shapes_and_normalised_maps():
