@@ -19,6 +19,7 @@ from mmpose.registry import KEYPOINT_CODECS
 from torch import Tensor
 
 from ..utils.metainfo import load_metainfo
+from ..ops.double_map import heatmap_affine, heatmap_to_input, wide_variance
 from ..ops.oks import (decode_expected_oks, oks_variance_authors,
                        oks_variance_instance, oks_variance_nominal)
 
@@ -116,11 +117,12 @@ class ProbMap(BaseKeypointCodec):
         self.kernel = kernel
         self.padding = float(padding)
         self.sigmas = _load_sigmas(sigmas, metainfo)
-        w, h = self.input_size
-        W, H = self.heatmap_size
-        # UDP: pixel centres at integers, image extent [0, size - 1]
-        self.scale_factor = np.array([(W - 1) / (w - 1), (H - 1) / (h - 1)],
-                                     dtype=np.float32)
+        # UDP: pixel centres at integers, image extent [0, size - 1], so
+        # x_hm = x_in * (W - 1) / (w - 1) (the input window of
+        # ops.double_map.heatmap_affine)
+        self.scale_factor = heatmap_affine(self.input_size,
+                                           self.heatmap_size)[0].astype(
+                                               np.float32)
 
     # ------------------------------------------------------------------ encode
     def _train_variance(self, num: int, area: Optional[np.ndarray],
@@ -222,13 +224,30 @@ class ProbMap(BaseKeypointCodec):
             raise ValueError(f'{type(self).__name__}.decode: the probability '
                              'maps contain NaN or Inf')
 
-    def _decode_tensor(self, prob: Tensor) -> Tuple[Tensor, Tensor]:
-        self.check_finite(prob)
-        variance = self.decode_variance().to(prob.device, prob.dtype)
+    def decode_window(self, prob: Tensor, factor: float = 1.0,
+                      check_finite: bool = True) -> Tuple[Tensor, Tensor]:
+        """Expected-OKS decoding of maps over a window into input pixels.
+
+        Args:
+            prob (Tensor): Probability maps (B, K, H, W), floating.
+            factor (float): Size of the maps' window relative to the input
+                window (1: the input window; the double-heatmap variant's
+                wide map uses its ``wide_factor``, see
+                :mod:`probpose_ext.ops.double_map`). The decoding variance
+                is :meth:`decode_variance` / factor^2 (the same nominal
+                instance in coarser pixels). Defaults to 1.
+            check_finite (bool): Raise on NaN/Inf maps. Defaults to True.
+
+        Returns:
+            tuple: ``keypoints`` (B, K, 2) in input pixels and their
+            expected OKS (B, K).
+        """
+        if check_finite:
+            self.check_finite(prob)
+        variance = wide_variance(self.decode_variance().to(prob), factor)
         keypoints, scores = decode_expected_oks(prob, variance)
-        scale = torch.as_tensor(self.scale_factor, device=prob.device,
-                                dtype=keypoints.dtype)
-        return keypoints / scale, scores
+        return heatmap_to_input(keypoints, self.input_size,
+                                self.heatmap_size, factor), scores
 
     def decode(self, encoded: Union[np.ndarray, Tensor]
                ) -> Tuple[np.ndarray, np.ndarray]:
@@ -247,7 +266,7 @@ class ProbMap(BaseKeypointCodec):
         if prob.dim() != 3:
             raise ValueError('decode expects maps of shape (K, H, W), got '
                              f'{tuple(prob.shape)}')
-        keypoints, scores = self._decode_tensor(prob[None].float())
+        keypoints, scores = self.decode_window(prob[None].float())
         return keypoints.cpu().numpy(), scores.cpu().numpy()
 
     def batch_decode(self, batch_encoded: Tensor
@@ -265,7 +284,7 @@ class ProbMap(BaseKeypointCodec):
         if prob.dim() != 4:
             raise ValueError('batch_decode expects maps of shape '
                              f'(B, K, H, W), got {tuple(prob.shape)}')
-        keypoints, scores = self._decode_tensor(prob.float())
+        keypoints, scores = self.decode_window(prob.float())
         keypoints = keypoints.cpu().numpy()
         scores = scores.cpu().numpy()
         return ([k[None] for k in keypoints], [s[None] for s in scores])

@@ -13,9 +13,7 @@ from mmpose.registry import KEYPOINT_CODECS
 from torch import Tensor
 
 from ..ops.double_map import (check_factor, choose_double_map,
-                              heatmap_to_input, input_to_heatmap,
-                              wide_variance, wide_window)
-from ..ops.oks import decode_expected_oks
+                              input_to_heatmap, wide_variance, wide_window)
 from ..ops.windows import in_window
 from .probmap import ProbMap
 
@@ -122,19 +120,6 @@ class ProbMapDH(ProbMap):
         return encoded
 
     # ------------------------------------------------------------------ decode
-    def _decode_map(self, prob: Tensor, factor: float,
-                    check_finite: bool) -> Tuple[Tensor, Tensor]:
-        """Expected-OKS decoding of the maps (B, K, H, W) of the window of
-        ``factor`` (1: expert, ``wide_factor``: wide) into input pixels
-        (B, K, 2) and expected OKS (B, K). The decoding variance is the
-        expert one / factor^2 (same nominal instance, coarser pixels)."""
-        if check_finite:
-            self.check_finite(prob)
-        variance = wide_variance(self.decode_variance().to(prob), factor)
-        keypoints, scores = decode_expected_oks(prob, variance)
-        return heatmap_to_input(keypoints, self.input_size,
-                                self.heatmap_size, factor), scores
-
     def decode_double(self, expert: Tensor, wide: Tensor,
                       check_finite: bool = True
                       ) -> Tuple[Tensor, Tensor, Tensor]:
@@ -159,9 +144,9 @@ class ProbMapDH(ProbMap):
             raise ValueError('expert and wide must be maps of one shape '
                              f'(B, K, H, W), got {tuple(expert.shape)} and '
                              f'{tuple(wide.shape)}')
-        exp_kpts, exp_scores = self._decode_map(expert, 1.0, check_finite)
-        wide_kpts, wide_scores = self._decode_map(wide, self.wide_factor,
-                                                  check_finite)
+        exp_kpts, exp_scores = self.decode_window(expert, 1.0, check_finite)
+        wide_kpts, wide_scores = self.decode_window(wide, self.wide_factor,
+                                                    check_finite)
         return choose_double_map(exp_kpts, exp_scores, wide_kpts, wide_scores,
                                  self.input_size)
 

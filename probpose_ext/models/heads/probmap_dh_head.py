@@ -10,9 +10,7 @@ from mmpose.utils.typing import (ConfigType, Features, OptConfigType,
                                  OptSampleList, Predictions)
 from torch import Tensor
 
-from ...ops import credible_region_stats
-from ...ops.double_map import (heatmap_area_to_input, heatmap_boxes_to_input,
-                               input_to_heatmap)
+from ...ops.double_map import input_to_heatmap
 from ...utils.validation import strict_kwargs
 from .probmap_head import ProbMapHead, _weighted_mean
 
@@ -190,23 +188,16 @@ class ProbMapDHHead(ProbMapHead):
         """Credible-region area (B, K) and box (B, K, 4) in input pixels of
         the map chosen per keypoint, or nothing without
         ``test_cfg['credible_level']``."""
-        level = test_cfg.get('credible_level', None)
-        if level is None:
-            return {}
-        codec = self.decoder
-        fields = []
-        for maps, factor in ((expert, 1.0), (wide, codec.wide_factor)):
-            area, boxes, _ = credible_region_stats(maps, float(level))
-            fields.append((
-                heatmap_area_to_input(area, codec.input_size,
-                                      codec.heatmap_size, factor),
-                heatmap_boxes_to_input(boxes, codec.input_size,
-                                       codec.heatmap_size, factor)))
-        (area_e, box_e), (area_w, box_w) = fields
-        return dict(
-            keypoint_credible_area=torch.where(from_expert, area_e, area_w),
-            keypoint_credible_box=torch.where(from_expert[..., None], box_e,
-                                              box_w))
+        expert_fields = self._credible_fields(expert, test_cfg)
+        wide_fields = self._credible_fields(wide, test_cfg,
+                                            self.decoder.wide_factor)
+        return {
+            name: torch.where(
+                from_expert.reshape(from_expert.shape +
+                                    (1, ) * (value.dim() - 2)), value,
+                wide_fields[name])
+            for name, value in expert_fields.items()
+        }
 
     def predict(self,
                 feats: Features,

@@ -13,6 +13,7 @@ from mmpose.utils.typing import (ConfigType, Features, OptConfigType,
 from torch import Tensor, nn
 
 from ...ops import credible_region_stats, decode_expected_oks, sparsemax
+from ...ops.double_map import heatmap_area_to_input, heatmap_boxes_to_input
 
 #: labels the head reads from ``gt_instance_labels`` (see ProbMap codec)
 _LABELS = ('keypoint_labels', 'oks_variance', 'keypoint_weights',
@@ -362,20 +363,20 @@ class ProbMapHead(HeatmapHead):
             probs = {key: torch.sigmoid(out[key]) for key in _BRANCHES}
         return prob, probs
 
-    def _credible_fields(self, prob: Tensor,
-                         test_cfg: ConfigType) -> Dict[str, Tensor]:
-        """Credible-region area (B, K) and box (B, K, 4) in input pixels
-        (UDP: heatmap pixel ``x`` is input pixel ``x / scale_factor``), or
-        nothing when ``test_cfg`` has no ``credible_level``."""
+    def _credible_fields(self, prob: Tensor, test_cfg: ConfigType,
+                         factor: float = 1.0) -> Dict[str, Tensor]:
+        """Credible-region area (B, K) and box (B, K, 4) in input pixels of
+        maps over the window of ``factor`` (1: the input window; see
+        :mod:`probpose_ext.ops.double_map`), or nothing when ``test_cfg``
+        has no ``credible_level``."""
         level = test_cfg.get('credible_level', None)
         if level is None:
             return {}
         area, boxes, _ = credible_region_stats(prob, float(level))
-        scale = torch.as_tensor(self.decoder.scale_factor, dtype=boxes.dtype,
-                                device=boxes.device)
+        sizes = (self.decoder.input_size, self.decoder.heatmap_size, factor)
         return dict(
-            keypoint_credible_area=area / (scale[0] * scale[1]),
-            keypoint_credible_box=boxes / scale.repeat(2))
+            keypoint_credible_area=heatmap_area_to_input(area, *sizes),
+            keypoint_credible_box=heatmap_boxes_to_input(boxes, *sizes))
 
     @staticmethod
     def _fields(probs: Dict[str, Tensor], expected_oks) -> Dict[str, object]:
