@@ -334,7 +334,8 @@ class ProbMapHead(HeatmapHead):
         with torch.no_grad():
             return self._predict(feats, batch_data_samples, test_cfg)
 
-    def _test_outputs(self, feats: Features, batch_data_samples: OptSampleList,
+    def _test_outputs(self, feats: Features,
+                      batch_data_samples: OptSampleList,
                       test_cfg: ConfigType) -> Tuple[Tensor, Dict[str, Tensor]]:
         """Probability maps (B, K, H, W) at the test temperature and the
         branch probabilities (B, K), flip-averaged with ``flip_test``."""
