@@ -69,17 +69,60 @@ def credible_region_mask(prob: Tensor, p: float) -> Tensor:
     n, k, h, w = prob.shape
     if n * k * h * w == 0:
         return torch.zeros(prob.shape, dtype=torch.bool, device=prob.device)
-    dtype = torch.promote_types(prob.dtype, torch.float32)
-    flat = prob.reshape(n * k, h * w).to(dtype)
-    vals, order = torch.sort(flat, dim=-1, descending=True, stable=True)
-    if p >= 1.0:
-        keep = vals > 0
-    else:
-        cum = vals.cumsum(dim=-1)
-        before = torch.cat([cum.new_zeros(n * k, 1), cum[:, :-1]], dim=-1)
-        keep = (vals > 0) & (before < p)
+    vals, order, cum = sorted_masses(prob.reshape(n * k, h * w))
+    size = region_sizes(vals, cum, [p])  # (N*K, 1)
+    keep = torch.arange(h * w, device=prob.device) < size
     mask = torch.zeros_like(keep).scatter_(-1, order, keep)
     return mask.reshape(n, k, h, w)
+
+
+def sorted_masses(flat: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+    """Pixels of each map in the credible-region order (descending
+    probability, ties by the lower index) and their cumulative mass.
+
+    Args:
+        flat (Tensor): Maps in shape (M, P) (P pixels each), non-negative.
+
+    Returns:
+        tuple: ``vals`` (M, P) sorted probabilities (at least float32),
+        ``order`` (M, P) their pixel indices, ``cum`` (M, P) the inclusive
+        cumulative sums of ``vals``.
+    """
+    dtype = torch.promote_types(flat.dtype, torch.float32)
+    vals, order = torch.sort(flat.to(dtype), dim=-1, descending=True,
+                             stable=True)
+    return vals, order, vals.cumsum(dim=-1)
+
+
+def region_sizes(vals: Tensor, cum: Tensor,
+                 levels: Sequence[float]) -> Tensor:
+    """Number of pixels of the level-``p`` credible region of each map.
+
+    The region is the shortest prefix of the sorted pixels whose mass
+    reaches ``p``, without zero-probability pixels: a sorted pixel is kept
+    when it is positive and the mass before it is below ``p`` (all positive
+    pixels for ``p >= 1``). Both conditions hold on a prefix, so the size
+    is the shorter of the two prefixes, found by binary search.
+
+    Args:
+        vals (Tensor): Sorted probabilities (M, P) from
+            :func:`sorted_masses`.
+        cum (Tensor): Their cumulative sums (M, P).
+        levels (Sequence[float]): Credible levels ``p`` in (0, 1], (L,).
+
+    Returns:
+        Tensor: Region sizes (M, L), int64.
+    """
+    m = vals.size(0)
+    positive = (vals > 0).sum(dim=-1, keepdim=True)  # (M, 1)
+    levels_t = torch.tensor([check_level(p) for p in levels],
+                            dtype=cum.dtype, device=cum.device)
+    before = torch.cat([cum.new_zeros(m, 1), cum[:, :-1]], dim=-1)
+    size = torch.searchsorted(before.contiguous(),
+                              levels_t.expand(m, -1).contiguous(),
+                              side='left')
+    size = torch.where(levels_t >= 1.0, positive, size)
+    return torch.minimum(size, positive)
 
 
 def credible_region_stats(prob: Tensor,

@@ -32,7 +32,7 @@ from torch import Tensor
 from ._checks import check_maps
 from .calibration import gt_pixel_index
 from ._checks import check_level
-from .credible import credible_region_mask, region_contains
+from .credible import region_sizes, sorted_masses
 
 __all__ = [
     'reliability_diagram', 'binary_calibration_errors', 'credible_coverage'
@@ -221,25 +221,31 @@ def credible_coverage(prob: Tensor,
         raise ValueError('levels must hold at least one credible level')
     if chunk_size is not None and int(chunk_size) < 1:
         raise ValueError(f'chunk_size must be >= 1, got {chunk_size}')
-    _, ok = gt_pixel_index(gt_xy, (height, width),
-                           None if valid is None else torch.as_tensor(
-                               valid, device=prob.device))
+    index, ok = gt_pixel_index(gt_xy, (height, width),
+                               None if valid is None else torch.as_tensor(
+                                   valid, device=prob.device))
     total = prob.detach().to(torch.float64).sum(dim=(-2, -1))
     ok = ok & torch.isfinite(total) & (total > 0)
-    maps = prob.detach()[ok].to(torch.float64)  # (M, H, W)
-    points = gt_xy[ok].to(torch.float64)  # (M, 2)
+    maps = prob.detach()[ok].to(torch.float64).flatten(1)  # (M, H*W)
+    gt_index = index[ok]  # (M, )
     used = maps.size(0)
     sums = torch.zeros(3, levels_t.numel(), dtype=torch.float64,
                        device=prob.device)  # covered, mass, area
     step = used if chunk_size is None else int(chunk_size)
+    positions = torch.arange(height * width, device=prob.device)
     for start in range(0, used, max(step, 1)):
-        chunk = maps[start:start + step, None]  # (M_c, 1, H, W)
-        pts = points[start:start + step, None]  # (M_c, 1, 2)
-        for i, p in enumerate(levels_t.tolist()):
-            mask = credible_region_mask(chunk, p)
-            sums[0, i] += region_contains(mask, pts).sum()
-            sums[1, i] += (chunk * mask).sum()
-            sums[2, i] += mask.sum()
+        # one sort per map serves every level: the level-p region is the
+        # first region_sizes(...) sorted pixels
+        vals, order, cum = sorted_masses(maps[start:start + step])
+        size = region_sizes(vals, cum, levels_t.tolist())  # (M_c, L)
+        rank = torch.empty_like(order).scatter_(
+            -1, order, positions.expand_as(order))
+        gt_rank = rank.gather(-1, gt_index[start:start + step, None])
+        mass = torch.where(size > 0, cum.gather(-1, (size - 1).clamp_min(0)),
+                           cum.new_zeros(()))
+        sums[0] += (gt_rank < size).sum(dim=0)
+        sums[1] += mass.sum(dim=0)
+        sums[2] += size.sum(dim=0)
     means = sums / used if used else torch.full_like(sums, math.nan)
     return dict(levels=levels_t, coverage=means[0], mass=means[1],
                 area=means[2], count=int(used))
