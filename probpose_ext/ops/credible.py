@@ -30,6 +30,7 @@ import torch
 from torch import Tensor
 
 from ._checks import check_level, check_maps
+from .calibration import gt_pixel_index
 from .crop_transform import heatmap_to_image_affine, map_boxes
 
 ArrayLike = Union[Tensor, np.ndarray, Sequence[float]]
@@ -212,18 +213,10 @@ def region_contains(mask: Tensor, points: Tensor) -> Tensor:
     if points.shape != (n, k, 2):
         raise ValueError(f'points must have shape {(n, k, 2)}, got '
                          f'{tuple(points.shape)}')
-    if not points.is_floating_point():
-        points = points.to(torch.get_default_dtype())
-    pix = torch.floor(points + 0.5)
-    finite = torch.isfinite(pix).all(dim=-1)
-    px = torch.nan_to_num(pix[..., 0], nan=-1.0, posinf=-1.0, neginf=-1.0)
-    py = torch.nan_to_num(pix[..., 1], nan=-1.0, posinf=-1.0, neginf=-1.0)
-    inside = finite & (px >= 0) & (px < w) & (py >= 0) & (py < h)
-    flat_idx = (py.clamp(0, max(h - 1, 0)) * w +
-                px.clamp(0, max(w - 1, 0))).long()
     if h * w == 0:
         return torch.zeros((n, k), dtype=torch.bool, device=mask.device)
-    hit = mask.reshape(n, k, h * w).bool().gather(-1, flat_idx[..., None])
+    index, inside = gt_pixel_index(points, (h, w))
+    hit = mask.reshape(n, k, h * w).bool().gather(-1, index[..., None])
     return hit[..., 0] & inside
 
 
