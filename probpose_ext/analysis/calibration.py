@@ -55,7 +55,7 @@ from ..ops.calibration import (calibration_curve, fit_temperature,
                                gt_pixel_index, miscalibration, rank_mass)
 from ..ops.reliability import (DEFAULT_LEVELS, binary_calibration_errors,
                                credible_coverage, reliability_diagram)
-from ..ops.simplex import sparsemax
+from ..ops.simplex import sparsemax_maps
 from ..utils.jsonable import to_jsonable
 
 __all__ = [
@@ -370,13 +370,6 @@ def collect_calibration_data(config,
 # --------------------------------------------------------------------------
 # Numbers
 # --------------------------------------------------------------------------
-def _probability_maps(logits: Tensor, temperature: float) -> Tensor:
-    """``sparsemax(logits / T)`` over the H*W pixels, shape (N, K, H, W)."""
-    n, k, h, w = logits.shape
-    return sparsemax(logits.reshape(n, k, h * w) / float(temperature),
-                     dim=-1).reshape(n, k, h, w)
-
-
 def _floats(values: Tensor) -> List[Optional[float]]:
     """A tensor as a JSON-friendly list (NaN -> None)."""
     return [None if math.isnan(v) else float(v)
@@ -427,7 +420,7 @@ def evaluate_calibration(data: CalibrationData,
     logits = data.logits if device is None else data.logits.to(device)
     gt_xy = data.gt_xy.to(logits.device)
     valid = data.map_valid.to(logits.device)
-    prob = _probability_maps(logits, temperature)
+    prob = sparsemax_maps(logits, temperature)
     masses, ok = rank_mass(prob, gt_xy, valid,
                            generator=_generator(seed, logits.device))
     edges, cdf = calibration_curve(masses, curve_bins, ok)

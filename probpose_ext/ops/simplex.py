@@ -50,7 +50,7 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
-__all__ = ['sparsemax']
+__all__ = ['sparsemax', 'sparsemax_maps']
 
 #: Elements per group in the CPU grouped Newton path.
 _GROUP = 8
@@ -289,3 +289,31 @@ def sparsemax(logits: Tensor, dim: int = -1) -> Tensor:
     if logits.numel() == 0:
         return logits.clone()
     return _Sparsemax.apply(logits, dim % ndim)
+
+
+def sparsemax_maps(logits: Tensor, temperature: float = 1.0) -> Tensor:
+    """Probability maps ``sparsemax(logits / T)`` over the H*W pixels of
+    each map.
+
+    Note:
+        - instance number: N
+        - keypoint number: K
+        - heatmap height: H
+        - heatmap width: W
+
+    Args:
+        logits (Tensor): Map logits in shape (N, K, H, W).
+        temperature (float): ``T > 0``. Defaults to 1.
+
+    Returns:
+        Tensor: Maps in shape (N, K, H, W), each summing to 1.
+    """
+    temperature = float(temperature)
+    if not temperature > 0:
+        raise ValueError(f'temperature must be > 0, got {temperature}')
+    if logits.dim() != 4:
+        raise ValueError('logits must have shape (N, K, H, W), got '
+                         f'{tuple(logits.shape)}')
+    n, k, h, w = logits.shape
+    return sparsemax(logits.reshape(n, k, h * w) / temperature,
+                     dim=-1).reshape(n, k, h, w)

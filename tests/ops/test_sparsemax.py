@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from probpose_ext.ops import simplex as sparsemax_module
-from probpose_ext.ops.simplex import sparsemax
+from probpose_ext.ops.simplex import sparsemax, sparsemax_maps
 
 F64 = torch.float64
 # Row lengths covering the sort path (< 128), the grouped Newton path, and
@@ -312,3 +312,19 @@ def test_cuda_matches_cpu(dtype):
     torch.testing.assert_close(
         p4.cpu(), sparsemax(z.view(2, 64, 48, 64), dim=1), rtol=0,
         atol=atol)
+
+
+def test_sparsemax_maps_normalises_each_map_at_the_temperature():
+    """Each (H, W) map is the simplex projection of its logits / T: the
+    row-wise bisection reference on the flattened maps."""
+    gen = torch.Generator().manual_seed(3)
+    logits = torch.randn(2, 3, 4, 5, generator=gen, dtype=torch.float64)
+    prob = sparsemax_maps(logits, 0.7)
+    assert prob.shape == logits.shape
+    expected = _project_bisection((logits / 0.7).reshape(6, 20).numpy())
+    np.testing.assert_allclose(prob.reshape(6, 20).numpy(), expected,
+                               atol=1e-12)
+    with pytest.raises(ValueError, match='temperature'):
+        sparsemax_maps(logits, 0.0)
+    with pytest.raises(ValueError, match=r'\(N, K, H, W\)'):
+        sparsemax_maps(logits[0], 1.0)

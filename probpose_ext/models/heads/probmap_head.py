@@ -12,7 +12,8 @@ from mmpose.utils.typing import (ConfigType, Features, OptConfigType,
                                  OptSampleList, Predictions)
 from torch import Tensor, nn
 
-from ...ops import credible_region_stats, decode_expected_oks, sparsemax
+from ...ops import (credible_region_stats, decode_expected_oks,
+                     sparsemax_maps)
 from ...ops.double_map import heatmap_area_to_input, heatmap_boxes_to_input
 
 #: labels the head reads from ``gt_instance_labels`` (see ProbMap codec)
@@ -190,13 +191,8 @@ class ProbMapHead(HeatmapHead):
         Returns:
             Tensor: Probability maps (B, K, H, W), each summing to 1.
         """
-        temperature = self.temperature if temperature is None else float(
-            temperature)
-        if temperature <= 0:
-            raise ValueError(f'temperature must be > 0, got {temperature}')
-        b, k, h, w = logits.shape
-        return sparsemax(logits.reshape(b, k, h * w) / temperature,
-                         dim=-1).reshape(b, k, h, w)
+        return sparsemax_maps(
+            logits, self.temperature if temperature is None else temperature)
 
     def forward(self, feats: Tuple[Tensor]) -> Dict[str, Tensor]:
         """Forward the network.
