@@ -35,6 +35,7 @@ import torch
 from torch import Tensor
 
 from ._checks import check_maps
+from ._precision import full_precision, upcast
 
 ArrayLike = Union[Tensor, np.ndarray, Sequence[float], float]
 
@@ -50,6 +51,10 @@ _WINDOW_SIDE = 8
 #: A group of maps whose common window would cover more than this fraction
 #: of the map is decoded densely (the whole map is the window).
 _DENSE_FRACTION = 0.5
+
+#: Tie tolerance of the decoder's arg-max, in units of ``(H + W) * eps``
+#: (see :func:`tie_tolerance`).
+TIE_ULPS = 4
 
 
 def _float_tensor(x: ArrayLike,
@@ -256,13 +261,15 @@ def _check_variance(variance: ArrayLike, n: int, k: int, dtype: torch.dtype,
 
 
 def _check_prob(prob: Tensor) -> Tensor:
-    """Check that ``prob`` is (N, K, H, W) and make it floating."""
+    """Check that ``prob`` is (N, K, H, W) and make it floating, float32 at
+    least (float16 / bfloat16 maps are computed in float32)."""
     check_maps(prob)
     if not prob.is_floating_point():
         prob = prob.to(torch.get_default_dtype())
-    return prob
+    return upcast(prob)
 
 
+@full_precision
 def expected_oks_map(prob: Tensor, variance: ArrayLike) -> Tensor:
     """Expected OKS of predicting each heatmap pixel.
 
@@ -286,7 +293,9 @@ def expected_oks_map(prob: Tensor, variance: ArrayLike) -> Tensor:
             that a (N, ) tensor broadcasts against K, use (N, 1) instead.
 
     Returns:
-        Tensor: The expected OKS maps in shape (N, K, H, W).
+        Tensor: The expected OKS maps in shape (N, K, H, W); float32 for
+        float16 / bfloat16 maps (computed in float32, also under
+        ``torch.autocast``).
     """
     prob = _check_prob(prob)
     n, k, h, w = prob.shape
@@ -336,12 +345,65 @@ def newton_step_1d(f_prev: Tensor,
     return torch.where(ok, step, torch.zeros_like(step))
 
 
-def argmax_newton_refine(score_map: Tensor) -> Tuple[Tensor, Tensor]:
+def tie_tolerance(dtype: torch.dtype, h: int, w: int) -> float:
+    """Relative tolerance within which two map values count as tied.
+
+    Each expected-OKS value is a sum of ``H * W`` non-negative products,
+    computed as two matrix products of lengths ``H`` and ``W``; its relative
+    rounding error is below about ``(H + W) * eps``, and it depends on the
+    summation order, which differs between CPUs, BLAS kernels, devices and
+    between a window and the whole map. Values closer than
+    ``TIE_ULPS * (H + W) * eps`` (relative to the maximum) are treated as
+    equal, so that pixels that tie in exact arithmetic tie on every path.
+
+    Args:
+        dtype (torch.dtype): Floating dtype of the maps.
+        h (int): Height H of the (whole) map.
+        w (int): Width W of the (whole) map.
+
+    Returns:
+        float: The relative tolerance, e.g. 5.3e-5 for a 64x48 float32 map.
+    """
+    return TIE_ULPS * (h + w) * torch.finfo(dtype).eps
+
+
+def first_near_max(values: Tensor, rtol: float) -> Tuple[Tensor, Tensor]:
+    """The decoder's arg-max rule: the first index whose value is within
+    ``rtol`` (relative) of the maximum.
+
+    ``idx = min {i : values[..., i] >= m - rtol * |m|}`` with ``m`` the
+    maximum along the last dimension. Unlike ``argmax``, the choice does not
+    hinge on differences of a few rounding errors, so it is the same
+    whatever the summation order that produced ``values`` (unless a value
+    lies within rounding of the tolerance boundary itself). For an infinite
+    maximum the first maximal index is taken; a NaN anywhere in a row
+    selects index 0 of that row.
+
+    Args:
+        values (Tensor): Scores in shape (..., L), floating, ``L >= 1``.
+        rtol (float): Relative tolerance, e.g. from :func:`tie_tolerance`.
+
+    Returns:
+        tuple:
+        - index (Tensor): The chosen indices in shape (...), int64.
+        - value (Tensor): The values at those indices in shape (...).
+    """
+    top = values.amax(dim=-1, keepdim=True)
+    threshold = torch.where(torch.isfinite(top), top - rtol * top.abs(), top)
+    near = values >= threshold
+    index = near.view(torch.uint8).argmax(dim=-1)  # the first true entry
+    return index, values.gather(-1, index.unsqueeze(-1)).squeeze(-1)
+
+
+def argmax_newton_refine(
+        score_map: Tensor,
+        tie_rtol: Optional[float] = None) -> Tuple[Tensor, Tensor]:
     """Arg-max of score maps refined by one Newton step per axis.
 
-    The integer arg-max ``(x, y)`` of each map is taken first; ties are
-    broken by the first index in row-major order (smallest ``y``, then
-    smallest ``x``). Then ``x`` and ``y`` are each moved by
+    The integer arg-max ``(x, y)`` of each map is taken first, with the
+    tie rule of :func:`first_near_max`: the first pixel in row-major order
+    (smallest ``y``, then smallest ``x``) among those within ``tie_rtol``
+    (relative) of the maximum. Then ``x`` and ``y`` are each moved by
     :func:`newton_step_1d` computed from the map row / column through the
     arg-max; no step is taken along an axis where the arg-max lies on the
     border (a neighbour is missing) or where the second difference is not
@@ -355,6 +417,9 @@ def argmax_newton_refine(score_map: Tensor) -> Tuple[Tensor, Tensor]:
 
     Args:
         score_map (Tensor): Score maps in shape (N, K, H, W).
+        tie_rtol (float, optional): Relative tie tolerance. Defaults to
+            :func:`tie_tolerance` of the maps (the decoder's rule); 0 gives
+            the plain first arg-max.
 
     Returns:
         tuple:
@@ -368,8 +433,9 @@ def argmax_newton_refine(score_map: Tensor) -> Tuple[Tensor, Tensor]:
         score_map = score_map.to(torch.get_default_dtype())
     n, k, h, w = score_map.shape
     flat = score_map.reshape(n, k, h * w)
-    # torch.max returns the first maximal index along the reduced dimension
-    scores, idx = flat.max(dim=-1)  # (N, K)
+    if tie_rtol is None:
+        tie_rtol = tie_tolerance(flat.dtype, h, w)
+    idx, scores = first_near_max(flat, tie_rtol)  # (N, K)
     ys = torch.div(idx, w, rounding_mode='floor')
     xs = idx - ys * w
 
@@ -466,7 +532,7 @@ def _window_kernels(size: int, var: Tensor) -> Tensor:
 
 
 def _decode_windows(slab: Tensor, var: Tensor, sy: Tensor, sx: Tensor,
-                    win_w: int) -> Tuple[Tensor, Tensor]:
+                    win_w: int, tie_rtol: float) -> Tuple[Tensor, Tensor]:
     """Expected-OKS decoding of maps on windows.
 
     The window of each map holds the rows of ``slab`` and the ``win_w``
@@ -488,6 +554,8 @@ def _decode_windows(slab: Tensor, var: Tensor, sy: Tensor, sx: Tensor,
         sx (Tensor): First column of each window, at most ``W - win_w``, in
             shape (B, ).
         win_w (int): Window width Wb.
+        tie_rtol (float): Tie tolerance of the whole map
+            (:func:`tie_tolerance`).
 
     Returns:
         tuple:
@@ -508,7 +576,7 @@ def _decode_windows(slab: Tensor, var: Tensor, sy: Tensor, sx: Tensor,
     eoks = torch.matmul(torch.matmul(gy, windows), gx).reshape(
         b, win_h * win_w)
     # argmax_newton_refine with both axes at once (the same arithmetic)
-    scores, j = eoks.max(dim=-1)  # the first maximal index
+    j, scores = first_near_max(eoks, tie_rtol)
     ys = torch.div(j, win_w, rounding_mode='floor')
     pos = torch.stack([j - ys * win_w, ys], dim=-1)  # (B, 2): x, y
     valid = (pos > 0) & (pos < torch.tensor([win_w - 1, win_h - 1],
@@ -521,6 +589,7 @@ def _decode_windows(slab: Tensor, var: Tensor, sy: Tensor, sx: Tensor,
     return (pos + offset).to(eoks.dtype) + step, scores
 
 
+@full_precision
 def decode_expected_oks(prob: Tensor,
                         variance: ArrayLike) -> Tuple[Tensor, Tensor]:
     """Expected-OKS decoding of probability maps.
@@ -553,38 +622,50 @@ def decode_expected_oks(prob: Tensor,
     ``v = 0`` the kernel is the identity, ``E = P``, and the claim is
     immediate. QED.
 
+    **Ties.** Which of two pixels with equal expected OKS in exact
+    arithmetic comes out larger depends on the order of the floating-point
+    sums, which differs between CPUs, devices and between a window and the
+    whole map. The decoder therefore defines the rule: the integer arg-max
+    is the first pixel in row-major order (smallest ``y``, then smallest
+    ``x``) of the whole map among those within ``tie_tolerance(dtype, H,
+    W) = 4 (H + W) eps`` (relative) of the maximum (:func:`first_near_max`),
+    on every path. The tolerance is above the rounding error of the sums,
+    so exact ties resolve the same way everywhere.
+
     Hence each map's arg-max is found on a window containing its support
     box grown by one pixel (clamped to the map), which also holds the
-    neighbours of the Newton step: the arg-max is on the window's border
-    only where it is on the map's border, so the step is the same. On a
-    window containing the support the expected OKS is exact, not truncated
-    (all probability mass is inside), and the kernel matrices only depend
-    on the window size and the variance. Ties still go to the first index
-    in row-major order of the full map: the window is a rectangle of the map
-    holding all maximisers. Finding the boxes costs two passes over the maps
-    (row sums, and the minimum to check the input) plus the column sums of
-    the rows holding support. The maps are grouped by the longer side of
-    their grown box (up to 8, 16, 32, ... pixels; windows are at least
-    8 x 8); each group is processed at once, with batched matrix products,
-    on a common window, the size of the group's largest box. No Python loop
-    runs over maps or keypoints, only over the few groups. Kernel entries
-    below ``eps^2`` are dropped (they would underflow, which is slow on
-    CPU); this changes the expected OKS by at most ``eps^2`` times the
-    map's mass.
+    neighbours of the Newton step. The proof's bound is quantitative: a
+    pixel outside the box has ``E <= exp(-1 / (2 v)) max E`` (each support
+    term shrinks by at least that factor from the pixel's projection onto
+    the box), far below the tie tolerance for ``v <= 1 / (32 (H + W)
+    eps)``, so no pixel outside the support box comes within the tolerance
+    of the maximum: the chosen pixel is inside the box, not on the window's
+    border (except on the map's border), and the step is the same. The
+    window is a rectangle of the map, so row-major order within it is that
+    of the map. On a window containing the support the expected OKS is
+    exact, not truncated (all probability mass is inside), and the kernel
+    matrices only depend on the window size and the variance. Finding the
+    boxes costs two passes over the maps (row sums, and the minimum to
+    check the input) plus the column sums of the rows holding support. The
+    maps are grouped by the longer side of their grown box (up to 8, 16,
+    32, ... pixels; windows are at least 8 x 8); each group is processed at
+    once, with batched matrix products, on a common window, the size of
+    the group's largest box. No Python loop runs over maps or keypoints,
+    only over the few groups. Kernel entries below ``eps^2`` are dropped
+    (they would underflow, which is slow on CPU); this changes the expected
+    OKS by at most ``eps^2`` times the map's mass.
 
     The whole map is the window (the dense computation) for groups whose
     window would cover more than half of the map and for maps whose kernel
-    is so wide (``v > 1 / (8 (H + W) eps)``, e.g. 9e3 px^2 in float32 for
-    a 64 x 48 map) that the strict increase of the proof may be lost in
-    rounding. If a map holds a negative or non-finite value (the claim does
-    not apply), the whole batch takes the dense computation as is. An
-    all-zero map decodes to ``(0, 0)`` with score 0, as in the dense
-    computation. Results equal the dense computation's, the integer arg-max
-    exactly and refined locations and scores to rounding, except where two
-    pixels' expected OKS differ by rounding errors only: there the dense
-    computation's own choice depends on the summation order of its matrix
-    products. (Scores carry gradients to the pixels of the windows only,
-    not to the zero-probability pixels outside.)
+    is wider than ``v = 1 / (32 (H + W) eps)`` (e.g. 2.3e3 px^2 in float32
+    for a 64 x 48 map; about 50 times the nominal hip kernel). If a map
+    holds a negative or non-finite value (the claim does not apply), the
+    whole batch takes the dense computation as is. An all-zero map decodes
+    to ``(0, 0)`` with score 0, as in the dense computation. Results equal
+    the dense computation's: the integer arg-max exactly (but for values
+    within rounding of the tolerance boundary), refined locations and
+    scores to rounding. (Scores carry gradients to the pixels of the
+    windows only, not to the zero-probability pixels outside.)
 
     Note:
         - instance number: N
@@ -594,7 +675,9 @@ def decode_expected_oks(prob: Tensor,
 
     Args:
         prob (Tensor): Probability maps in shape (N, K, H, W), each map
-            non-negative and summing to 1.
+            non-negative and summing to 1. Integer maps are decoded in the
+            default dtype, float16 / bfloat16 maps in float32 (also under
+            ``torch.autocast``), whose dtype the results then have.
         variance (Tensor | np.ndarray | Sequence[float] | float): OKS
             variances in heatmap pixels^2, broadcastable to (N, K), e.g. from
             :func:`oks_variance_nominal` (K, ) or
@@ -604,9 +687,11 @@ def decode_expected_oks(prob: Tensor,
         tuple:
         - keypoints (Tensor): Locations ``(x, y)`` in heatmap pixel
           coordinates (pixel centres at integers) in shape (N, K, 2). Ties
-          of the integer arg-max go to the first index in row-major order.
-        - scores (Tensor): The maximum expected OKS (at the integer
-          arg-max) in shape (N, K), clamped to [0, 1] against rounding.
+          of the integer arg-max (within the tie tolerance) go to the first
+          index in row-major order.
+        - scores (Tensor): The expected OKS at the integer arg-max (within
+          the tie tolerance of the maximum) in shape (N, K), clamped to
+          [0, 1] against rounding.
     """
     prob = _check_prob(prob)
     n, k, h, w = prob.shape
@@ -622,7 +707,8 @@ def decode_expected_oks(prob: Tensor,
         return _decode_full(prob, var)
     empty = mass == 0
     var_m = torch.broadcast_to(var, (n, k)).reshape(num)
-    narrow = var_m <= 1 / (8 * (h + w) * torch.finfo(prob.dtype).eps)
+    tie_rtol = tie_tolerance(prob.dtype, h, w)
+    narrow = var_m <= 1 / (32 * (h + w) * torch.finfo(prob.dtype).eps)
     rows2d = maps.reshape(num * h, w)
     everyone = torch.arange(num, device=prob.device)
 
@@ -644,7 +730,8 @@ def decode_expected_oks(prob: Tensor,
     if slab_h == min_h and max_w <= min_w and bool(narrow.all()):
         # the common case: every box fits in the smallest window
         keypoints, scores = _decode_windows(slab, var_m, sy,
-                                            x0.clamp_max(w - min_w), min_w)
+                                            x0.clamp_max(w - min_w), min_w,
+                                            tie_rtol)
         return (keypoints.reshape(n, k, 2),
                 scores.reshape(n, k).clamp(0.0, 1.0))
 
@@ -670,7 +757,8 @@ def decode_expected_oks(prob: Tensor,
             counts[dense] += counts[g]
             counts[g] = 0
     if counts[dense] == num:  # the whole map is the window of every map
-        keypoints, scores = _decode_windows(maps, var_m, zeros, zeros, w)
+        keypoints, scores = _decode_windows(maps, var_m, zeros, zeros, w,
+                                            tie_rtol)
         return (keypoints.reshape(n, k, 2),
                 scores.reshape(n, k).clamp(0.0, 1.0))
 
@@ -682,12 +770,12 @@ def decode_expected_oks(prob: Tensor,
             continue
         if g == dense:
             kp, sc = _decode_windows(maps[idx], var_m[idx], zeros[idx],
-                                     zeros[idx], w)
+                                     zeros[idx], w, tie_rtol)
         else:
             sy_g = y0[idx].clamp_max(h - win_h[g])
             kp, sc = _decode_windows(
                 _rows(rows2d, idx, sy_g, win_h[g], h), var_m[idx], sy_g,
-                x0[idx].clamp_max(w - win_w[g]), win_w[g])
+                x0[idx].clamp_max(w - win_w[g]), win_w[g], tie_rtol)
         keypoints[idx] = kp
         scores[idx] = sc
     return keypoints.reshape(n, k, 2), scores.reshape(n, k).clamp(0.0, 1.0)

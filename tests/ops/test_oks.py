@@ -5,9 +5,10 @@ import pytest
 import torch
 
 from probpose_ext.ops.oks import (argmax_newton_refine, decode_expected_oks,
-                                  expected_oks_map, gaussian_oks_matrix,
-                                  newton_step_1d, oks, oks_variance_authors,
-                                  oks_variance_instance, oks_variance_nominal)
+                                  expected_oks_map, first_near_max,
+                                  gaussian_oks_matrix, newton_step_1d, oks,
+                                  oks_variance_authors, oks_variance_instance,
+                                  oks_variance_nominal, tie_tolerance)
 from tests.ops._maps import F64, random_prob
 
 NOSE, WRIST, ELBOW, HIP = 0.026, 0.062, 0.072, 0.107
@@ -389,6 +390,99 @@ def test_decode_ties_first_in_row_major_order(var):
             assert scores[0, i].item() == pytest.approx(1. / len(spikes))
 
 
+def _first_near_max_loop(row, rtol):
+    """The tie rule written out: first index within rtol of the maximum."""
+    top = max(row)
+    for i, value in enumerate(row):
+        if value >= top - rtol * abs(top):
+            return i
+
+
+def test_first_near_max_rule():
+    rtol = 1e-3
+    rows = torch.tensor([
+        [1., 1. + 0.5 * rtol, .9],  # the later one is larger, but tied
+        [1., 1. + 3. * rtol, .9],  # a real difference: the larger one
+        [.2, .5, .5],  # exact tie: the first
+        [-3., -1. - 0.5 * rtol, -1.],  # negative values, relative
+        [0., 0., 0.],  # all zero: the first
+    ], dtype=F64)
+    idx, value = first_near_max(rows, rtol)
+    assert idx.tolist() == [0, 1, 1, 1, 0]
+    torch.testing.assert_close(value, rows[torch.arange(5), idx])
+    # infinite maxima: the first of them; NaN: index 0
+    special = torch.tensor([[1., math.inf, math.inf], [1., math.nan, 2.]])
+    assert first_near_max(special, rtol)[0].tolist() == [1, 0]
+    # random rows with planted near-ties, against the loop
+    gen = torch.Generator().manual_seed(0)
+    rows = torch.rand(200, 12, generator=gen, dtype=F64)
+    top = rows.amax(dim=-1, keepdim=True)
+    plant = torch.rand(200, 12, generator=gen, dtype=F64) < 0.2
+    jitter = (torch.rand(200, 12, generator=gen, dtype=F64) - 0.5) * 4 * rtol
+    rows = torch.where(plant, top * (1 + jitter), rows)
+    idx, _ = first_near_max(rows, rtol)
+    assert idx.tolist() == [_first_near_max_loop(r, rtol)
+                            for r in rows.tolist()]
+    # rtol = 0 is the plain first arg-max
+    assert first_near_max(rows, 0.)[0].tolist() == \
+        [_first_near_max_loop(r, 0.) for r in rows.tolist()]
+
+
+def test_tie_tolerance():
+    assert tie_tolerance(torch.float32, 64, 48) == pytest.approx(
+        4 * 112 * 2.0**-23)
+    assert tie_tolerance(F64, 64, 48) == pytest.approx(4 * 112 * 2.0**-52)
+
+
+@pytest.mark.parametrize('var', [0.3, 2., 12., 60.])
+def test_decode_mirror_ties_first_pixel(var):
+    # maps symmetric under a horizontal flip: E[OKS] at x and W - 1 - x are
+    # equal in exact arithmetic, and the maximum is such a tied pair (W is
+    # even). Which one rounding makes larger depends on the summation order;
+    # the rule picks the left one on every path and in every dtype
+    for shape, max_box in (((4, 17, 64, 48), 6), ((2, 8, 20, 16), None)):
+        half = _sparse_maps(*shape, seed=int(var * 10), max_box=max_box,
+                            zero_frac=0., dense_frac=0.1)
+        prob = half + half.flip(-1)
+        prob = prob / prob.sum(dim=(-2, -1), keepdim=True)
+        w = shape[-1]
+        for p in (prob, prob.float()):
+            kps, scores = decode_expected_oks(p, var)
+            ref_kps, ref_scores = _dense_decode(p, var)
+            atol = 1e-9 if p.dtype == F64 else 1e-3
+            torch.testing.assert_close(kps, ref_kps, rtol=0, atol=atol)
+            # the left pixel of the pair (a step may reach the mirror axis)
+            assert (kps[..., 0] <= (w - 1) / 2 + 1e-6).all()
+            # the chosen pixel's expected OKS (exact, float64) is within the
+            # dtype's tie tolerance of the maximum: the rule costs at most
+            # that much expected OKS
+            eoks = expected_oks_map(prob, var).flatten(2)
+            pix = kps.double().round().long()
+            chosen = eoks.gather(-1, (pix[..., 1] * w + pix[..., 0])[..., None])
+            top = eoks.amax(dim=-1, keepdim=True)
+            rtol = tie_tolerance(p.dtype, *shape[-2:])
+            assert (chosen >= top * (1 - 2 * rtol)).all()
+
+
+def test_decode_ties_survive_summation_noise():
+    # integer-count maps: many exact ties. Perturbing the expected-OKS map
+    # by relative noise of the size of float32 summation errors ((H + W)
+    # eps) never changes the chosen pixel under the decoder's tolerance
+    counts = (_sparse_maps(3, 17, 20, 16, seed=11, max_box=5) > 0).double()
+    counts = counts / counts.sum(dim=(-2, -1), keepdim=True)
+    var = torch.linspace(0.5, 9., 17, dtype=F64)
+    eoks = expected_oks_map(counts, var)
+    rtol = tie_tolerance(torch.float32, 20, 16)
+    ref, _ = argmax_newton_refine(eoks, rtol)
+    gen = torch.Generator().manual_seed(1)
+    for _ in range(20):
+        noise = (torch.rand(eoks.shape, generator=gen, dtype=F64) * 2 - 1)
+        noisy = eoks * (1 + noise * 36 * torch.finfo(torch.float32).eps)
+        kps, _ = argmax_newton_refine(noisy, rtol)
+        # same integer pixel: the refined points differ by the noise only
+        torch.testing.assert_close(kps, ref, rtol=0, atol=1e-3)
+
+
 def test_decode_all_zero_dense_and_invalid_maps():
     prob = _sparse_maps(2, 3, 16, 12, seed=9, max_box=4)
     prob[0, 1] = 0.
@@ -600,8 +694,10 @@ def test_cuda_matches_cpu():
         assert kps_c.is_cuda and scores_c.is_cuda
         torch.testing.assert_close(kps_c.cpu(), kps)
         torch.testing.assert_close(scores_c.cpu(), scores)
+    # float32 on the GPU against the float64 decoding with the same kernels
+    kps_k, _ = decode_expected_oks(prob, var_k)
     kps32, _ = decode_expected_oks(prob.float().cuda(), var_k.float().cuda())
-    torch.testing.assert_close(kps32.cpu(), kps.float(), rtol=0, atol=1e-3)
+    torch.testing.assert_close(kps32.cpu(), kps_k.float(), rtol=0, atol=1e-3)
     # sparse maps: the support-window path on the GPU
     for max_box in (4, 20, None):
         sparse = _sparse_maps(3, 17, 64, 48, seed=6, max_box=max_box,
