@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 
 from ._checks import check_maps
+from ._precision import full_precision, upcast
 
 Reduction = str
 
@@ -67,6 +68,7 @@ def oks_target_map(keypoints: Tensor, variance: Union[Tensor, float],
     return gy[..., :, None] * gx[..., None, :]
 
 
+@full_precision
 def oks_risk(prob: Tensor, keypoints: Tensor,
              variance: Union[Tensor, float]) -> Tensor:
     """Expected risk ``1 - E_P[OKS]`` of each probability map.
@@ -80,8 +82,11 @@ def oks_risk(prob: Tensor, keypoints: Tensor,
         variance (Tensor | float): OKS variances, broadcastable to (N, K).
 
     Returns:
-        Tensor: The risk in shape (N, K), in [0, 1] for normalised maps.
+        Tensor: The risk in shape (N, K), in [0, 1] for normalised maps;
+        float32 for float16 / bfloat16 maps (computed in float32, also
+        under ``torch.autocast``).
     """
+    prob = upcast(prob)
     height, width = prob.shape[-2:]
     variance = torch.as_tensor(variance, device=prob.device)
     gx, gy = _axis_gaussians(keypoints.to(prob.dtype), variance, width,
@@ -163,6 +168,7 @@ class _SobelEnergy(torch.autograd.Function):
         return normal * (2 * grad_energy)[..., None, None]
 
 
+@full_precision
 def sobel_energy(prob: Tensor) -> Tensor:
     """Energy of the Sobel gradients of each map.
 
@@ -175,12 +181,13 @@ def sobel_energy(prob: Tensor) -> Tensor:
 
     Returns:
         Tensor: ``sum_x (S_x * P)^2 + (S_y * P)^2`` in shape (N, K), with
-        zero padding at the borders.
+        zero padding at the borders; float32 for float16 / bfloat16 maps.
     """
     check_maps(prob)
-    return _SobelEnergy.apply(prob)
+    return _SobelEnergy.apply(upcast(prob))
 
 
+@full_precision
 def oks_risk_loss(prob: Tensor,
                   keypoints: Tensor,
                   variance: Union[Tensor, float],
@@ -204,7 +211,9 @@ def oks_risk_loss(prob: Tensor,
             weight is 0).
 
     Returns:
-        Tensor: The loss, reduced as requested.
+        Tensor: The loss, reduced as requested; computed and returned in
+        float32 for float16 / bfloat16 maps, also under ``torch.autocast``
+        (float64 maps stay float64).
     """
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f'alpha must be in [0, 1], got {alpha}')

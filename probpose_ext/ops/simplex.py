@@ -50,6 +50,8 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
+from ._precision import autocast_active, upcast
+
 __all__ = ['sparsemax', 'sparsemax_maps']
 
 #: Elements per group in the CPU grouped Newton path.
@@ -248,7 +250,9 @@ def sparsemax(logits: Tensor, dim: int = -1) -> Tensor:
     ``grad_z_i = 1[p_i > 0] * (g_i - mean_{j: p_j > 0} g_j)``.
 
     Float16 and bfloat16 inputs are computed in float32, float32 in float32
-    and float64 in float64; the result has the input's dtype. The output is
+    and float64 in float64; the result has the input's dtype, except under
+    ``torch.autocast``, where (like ``torch.softmax``) float16 / bfloat16
+    inputs give a float32 result. The output is
     non-negative, sums to 1 along ``dim`` up to rounding and does not
     change when a constant is added to the logits along ``dim``.
 
@@ -284,6 +288,8 @@ def sparsemax(logits: Tensor, dim: int = -1) -> Tensor:
     if not -ndim <= dim < ndim:
         raise IndexError(f'Dimension out of range (expected to be in range '
                          f'of [{-ndim}, {ndim - 1}], but got {dim})')
+    if autocast_active(logits):
+        logits = upcast(logits)
     if logits.dim() == 0:
         return sparsemax(logits.unsqueeze(0), 0).squeeze(0)
     if logits.numel() == 0:
@@ -306,7 +312,8 @@ def sparsemax_maps(logits: Tensor, temperature: float = 1.0) -> Tensor:
         temperature (float): ``T > 0``. Defaults to 1.
 
     Returns:
-        Tensor: Maps in shape (N, K, H, W), each summing to 1.
+        Tensor: Maps in shape (N, K, H, W), each summing to 1; float32 under
+        ``torch.autocast`` (see :func:`sparsemax`).
     """
     temperature = float(temperature)
     if not temperature > 0:
@@ -315,5 +322,7 @@ def sparsemax_maps(logits: Tensor, temperature: float = 1.0) -> Tensor:
         raise ValueError('logits must have shape (N, K, H, W), got '
                          f'{tuple(logits.shape)}')
     n, k, h, w = logits.shape
+    if autocast_active(logits):
+        logits = upcast(logits)  # divide in float32 too
     return sparsemax(logits.reshape(n, k, h * w) / temperature,
                      dim=-1).reshape(n, k, h, w)

@@ -160,13 +160,10 @@ class ProbMapDHHead(ProbMapHead):
                 expert.detach(), wide.detach(), check_finite=False)
             pred = input_to_heatmap(pred, self.decoder.input_size,
                                     self.decoder.heatmap_size)
-            dist2 = ((pred - gt_kpts)**2).sum(-1)
-            target_oks = torch.exp(-dist2 / (2 * variance.clamp_min(1e-6)))
-        quality = torch.sigmoid(out['quality_logits'])
-        losses['loss_quality'] = self.quality_loss_weight * _weighted_mean(
-            (quality - target_oks)**2, wide_weights)
+        losses.update(
+            self._quality_losses(out['quality_logits'], pred, gt_kpts,
+                                 variance, wide_weights))
         with torch.no_grad():
-            losses['oks_decoded'] = _weighted_mean(target_oks, wide_weights)
             losses['expert_ratio'] = _weighted_mean(from_expert.to(expert),
                                                     wide_weights)
         return losses

@@ -257,13 +257,37 @@ class ProbMapHead(HeatmapHead):
             decode_var = self.decoder.decode_variance().to(prob) \
                 if self.decoder is not None else variance
             pred_kpts, _ = decode_expected_oks(prob.detach(), decode_var)
-            dist2 = ((pred_kpts - gt_kpts)**2).sum(-1)
-            target_oks = torch.exp(-dist2 / (2 * variance.clamp_min(1e-6)))
-        quality = torch.sigmoid(out['quality_logits'])
-        losses['loss_quality'] = self.quality_loss_weight * _weighted_mean(
-            (quality - target_oks)**2, map_weights)
+        losses.update(
+            self._quality_losses(out['quality_logits'], pred_kpts, gt_kpts,
+                                 variance, map_weights))
+        return losses
+
+    def _quality_losses(self, quality_logits: Tensor, pred_kpts: Tensor,
+                        gt_kpts: Tensor, variance: Tensor,
+                        weights: Tensor) -> Dict[str, Tensor]:
+        """Quality regression on the OKS of the decoded keypoints, and that
+        OKS (logged as ``oks_decoded``); in float32 under autocast too.
+
+        Args:
+            quality_logits (Tensor): (B, K) quality branch logits.
+            pred_kpts (Tensor): (B, K, 2) decoded keypoints, heatmap pixels.
+            gt_kpts (Tensor): (B, K, 2) ground truth, heatmap pixels.
+            variance (Tensor): (B, K) OKS variances, heatmap pixels^2.
+            weights (Tensor): (B, K) weights of the keypoints that count.
+
+        Returns:
+            dict: ``loss_quality`` and ``oks_decoded`` (scalars).
+        """
         with torch.no_grad():
-            losses['oks_decoded'] = _weighted_mean(target_oks, map_weights)
+            dist2 = ((pred_kpts.float() - gt_kpts.float())**2).sum(-1)
+            target_oks = torch.exp(-dist2 /
+                                   (2 * variance.float().clamp_min(1e-6)))
+        quality = torch.sigmoid(quality_logits.float())
+        weights = weights.float()
+        losses = dict(loss_quality=self.quality_loss_weight *
+                      _weighted_mean((quality - target_oks)**2, weights))
+        with torch.no_grad():
+            losses['oks_decoded'] = _weighted_mean(target_oks, weights)
         return losses
 
     def _branch_losses(self, out: Dict[str, Tensor],
@@ -271,7 +295,8 @@ class ProbMapHead(HeatmapHead):
         """Presence BCE (annotated keypoints, label: inside the activation
         window), class-balanced visibility BCE, and the presence accuracy
         (logged), from :meth:`forward`'s outputs and the gathered labels."""
-        logits = out['presence_logits']
+        # float32 under autocast too (the scalar losses are cheap)
+        logits = out['presence_logits'].float()
         presence_w = gt['presence_weights'].to(logits)
         in_window = gt['keypoints_in_window'].to(logits)
         presence_bce = F.binary_cross_entropy_with_logits(
@@ -280,7 +305,7 @@ class ProbMapHead(HeatmapHead):
             loss_presence=self.presence_loss_weight *
             _weighted_mean(presence_bce, presence_w),
             loss_visibility=self.visibility_loss_weight *
-            balanced_bce_with_logits(out['visibility_logits'],
+            balanced_bce_with_logits(out['visibility_logits'].float(),
                                      gt['visibility_labels'].to(logits),
                                      gt['visibility_weights'].to(logits)))
         with torch.no_grad():
@@ -350,14 +375,17 @@ class ProbMapHead(HeatmapHead):
             out_flip = self._flip_outputs(run(feats_flip), flip_indices)
             prob = 0.5 * (out['prob'] + out_flip['prob'])
             probs = {
-                key: 0.5 * (torch.sigmoid(out[key]) +
-                            torch.sigmoid(out_flip[key]))
+                key: 0.5 * (torch.sigmoid(out[key].float()) +
+                            torch.sigmoid(out_flip[key].float()))
                 for key in _BRANCHES
             }
         else:
             out = run(feats)
             prob = out['prob']
-            probs = {key: torch.sigmoid(out[key]) for key in _BRANCHES}
+            probs = {
+                key: torch.sigmoid(out[key].float())
+                for key in _BRANCHES
+            }
         return prob, probs
 
     def _credible_fields(self, prob: Tensor, test_cfg: ConfigType,
