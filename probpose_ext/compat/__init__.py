@@ -15,6 +15,10 @@ does not exist. The modules, with the upstream problem each one answers:
   hard-wired in mmengine 0.10.7).
 * :mod:`.visualizer`: numpy >= 1.25 deprecates (2.4 forbids) ``int()`` of a
   1-element array, used by mmpose 1.3's OpenCV visualiser.
+* :mod:`.mmpretrain_multimodal`: mmpretrain 1.2.0 imports its multimodal
+  models for any transformers >= 4.28, and they fail to import with
+  transformers releases that moved the names they use (5.x), taking
+  ``mmpretrain.models`` (``VisionTransformer``) down with them.
 
 Not applied on import (opt-in, for tests and benchmarks only):
 
@@ -23,7 +27,7 @@ Not applied on import (opt-in, for tests and benchmarks only):
 """
 from typing import Dict
 
-from . import checkpoint, dist, mmcv_ext, visualizer
+from . import checkpoint, dist, mmcv_ext, mmpretrain_multimodal, visualizer
 
 #: Shims in the order they are applied (mmcv_ext first: it must be in place
 #: before anything imports ``mmpose.models``).
@@ -32,6 +36,7 @@ SHIMS = {
     'checkpoint': checkpoint,
     'dist': dist,
     'visualizer': visualizer,
+    'mmpretrain_multimodal': mmpretrain_multimodal,
 }
 
 
