@@ -1,6 +1,8 @@
 # probpose_ext: install the pinned OpenMMLab stack, run the demo, run tests.
 #   make demo   # install if needed, generate SynthPose if missing, train, evaluate
 #   make test   # install if needed, run the whole test suite
+#   make test-fast  # the tests not marked slow (no subprocess, training or
+#                   # tool command line): the inner loop
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -9,7 +11,7 @@ PIP := $(PY) -m pip --disable-pip-version-check
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: install demo test bench lock clean
+.PHONY: install demo test test-fast gpu-check bench lock clean
 
 install: $(STAMP)
 
@@ -29,6 +31,13 @@ demo: install
 
 test: install
 	$(PY) -m pytest -q $(PYTEST_ARGS) tests
+
+test-fast: install
+	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS) tests
+
+# on a machine with CUDA: CUDA tests, 20-iteration fp32/AMP training, bench
+gpu-check:
+	bash tools/gpu_check.sh
 
 # speed and memory against the baselines (benchmarks/run.py --help)
 bench: install

@@ -196,6 +196,7 @@ def test_table_and_plot(tmp_path):
     assert img.std() > 10  # not a blank canvas
 
 
+@pytest.mark.slow
 def test_cli_writes_markdown_json_and_png(tmp_path):
     hand = tmp_path / 'hand.json'
     hand.write_text(json.dumps(_coco()))
@@ -234,6 +235,7 @@ def _tool_main():
      'got 2 --names for 1 annotation files'),
     (['{good}', '--padding', '-1', '--out-dir', '{out}'], 'padding'),
 ])
+@pytest.mark.slow
 def test_cli_errors(tmp_path, capsys, args, message):
     good = tmp_path / 'good.json'
     good.write_text(json.dumps(_coco()))

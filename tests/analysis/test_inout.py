@@ -303,6 +303,7 @@ def test_load_inout_from_ann_file_and_errors(tmp_path):
         load_inout([])
 
 
+@pytest.mark.slow
 def test_cli_writes_png_md_json(tmp_path):
     dump_a = _dump(tmp_path, 'a.pkl')
     dump_b = _dump(tmp_path, 'b.pkl', presence=False, raw=False)

@@ -285,6 +285,7 @@ def test_balanced_acc_needs_out_keypoints(tmp_path):
 # --------------------------------------------------------------------------
 # CLI
 # --------------------------------------------------------------------------
+@pytest.mark.slow
 def test_cli_writes_json_and_prints_cfg_options(split, tmp_path):
     _, gt_file, samples, dump = split
     out = tmp_path / 'res' / 'thr.json'

@@ -29,6 +29,7 @@ def test_list_images(tmp_path):
         list_images(str(tmp_path / 'nope.jpg'))
 
 
+@pytest.mark.slow
 def test_cli_needs_an_output():
     with pytest.raises(SystemExit):
         infer_main(['a.jpg', 'cfg.py', 'ckpt.pth'])

@@ -49,6 +49,7 @@ def test_peak_memory_sees_a_large_allocation():
     assert 50 < peak < 200
 
 
+@pytest.mark.slow
 def test_quick_run_writes_every_group(tmp_path):
     proc = run_python([REPO / 'benchmarks' / 'run.py', '--quick',
                        '--no-memory', '--out', tmp_path], check=False,
@@ -64,6 +65,7 @@ def test_quick_run_writes_every_group(tmp_path):
     assert (tmp_path / 'results.md').read_text().count('| ours |') >= 4
 
 
+@pytest.mark.slow
 def test_memory_is_measured_in_a_child_process(tmp_path):
     proc = run_python([REPO / 'benchmarks' / 'run.py', '--quick', '--only',
                        'sparsemax', '--out', tmp_path], check=False,

@@ -8,6 +8,7 @@ from probpose_ext.compat import mmcv_ext
 from tests.conftest import run_python
 
 
+@pytest.mark.slow
 def test_mmpose_models_import_needs_the_shim():
     """Without the stand-in, mmpose.models cannot be imported with mmcv-lite;
     importing probpose_ext first makes it work."""

@@ -571,6 +571,7 @@ def test_coco_sample_loads_with_mmpose(tmp_path):
         assert img.shape[:2] == (image['height'], image['width'])
 
 
+@pytest.mark.slow
 def test_cli_on_coco_sample(tmp_path):
     out = tmp_path / 'cli'
     args = [CLI, COCO_DIR, COCO_ANN, out, '--seed', '2', '--workers', '1',

@@ -369,6 +369,7 @@ def test_hidden_people_are_not_drawn(names):
 # ---------------------------------------------------------------------------
 # Command line
 # ---------------------------------------------------------------------------
+@pytest.mark.slow
 def test_cli(tmp_path):
     out = tmp_path / 'cli'
     cmd = [
@@ -394,6 +395,7 @@ def test_cli(tmp_path):
     assert '--force' in again.stderr
 
 
+@pytest.mark.slow
 def test_workers_do_not_deadlock_after_opencv_threads_were_used(tmp_path):
     """Regression: cv2.setNumThreads in a forked worker deadlocks once the
     parent has used OpenCV's thread pool (e.g. an MMPose pipeline ran)."""

@@ -1,6 +1,7 @@
 from collections import OrderedDict
 
 import numpy as np
+import pytest
 import torch
 from mmengine.logging import HistoryBuffer
 from mmpose.registry import HOOKS
@@ -36,6 +37,7 @@ def test_built_from_config_through_mmpose_registry():
     assert hook.priority == 'LOWEST'
 
 
+@pytest.mark.slow
 def test_saved_checkpoint_loads_weights_only_and_restores(tmp_path):
     ckpt = _runner_checkpoint()
     hook = PlainCheckpointHook()

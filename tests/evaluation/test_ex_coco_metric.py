@@ -189,6 +189,7 @@ def test_misspelt_argument_is_refused():
         METRICS.build(dict(type='ExCocoMetric', presense_thr=0.5))
 
 
+@pytest.mark.slow
 def test_two_process_evaluation_equals_single_process(case, tmp_path):
     """Results are gathered across ranks (gloo, CPU) before evaluation."""
     import pickle

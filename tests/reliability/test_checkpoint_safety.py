@@ -56,6 +56,7 @@ def _epochs(hook: CheckpointHook, runner: _Runner, epochs: int) -> None:
     ('CheckpointHook', False),  # MMEngine 0.10.7: deletes first
     ('SafeCheckpointHook', True),
 ])
+@pytest.mark.slow
 def test_crash_while_saving_keeps_the_last_checkpoint(tmp_path, hook_type,
                                                       survives):
     runner = _Runner(tmp_path, crash_at='epoch_3.pth')
@@ -68,6 +69,7 @@ def test_crash_while_saving_keeps_the_last_checkpoint(tmp_path, hook_type,
     assert not (tmp_path / 'epoch_1.pth').exists()
 
 
+@pytest.mark.slow
 def test_safe_hook_keeps_max_keep_ckpts_and_resumes_its_bookkeeping(
         tmp_path):
     runner = _Runner(tmp_path)
@@ -110,6 +112,7 @@ def test_rng_state_round_trips_through_a_weights_only_checkpoint(tmp_path):
     assert _draw() == expected
 
 
+@pytest.mark.slow
 def test_rng_state_is_restored_only_when_resuming():
     state = get_rng_state()
     first = _draw()
@@ -125,6 +128,7 @@ def test_rng_state_is_restored_only_when_resuming():
         assert (_draw() == first) == expected_same
 
 
+@pytest.mark.slow
 def test_rng_hook_warns_that_persistent_workers_are_not_restored():
     hook = RngStateHook()
     runner = SimpleNamespace(

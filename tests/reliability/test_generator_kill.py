@@ -13,6 +13,8 @@ import pytest
 from tests.conftest import REPO, run_python, tool_env
 from tests.datasets._generator_checks import file_hashes, tmp_siblings
 
+pytestmark = pytest.mark.slow
+
 TOOLS = REPO / 'tools' / 'dataset_converters'
 SYNTH_ARGS = ['--num-train', '120', '--num-val', '0', '--img-size', '128',
               '128', '--seed', '3', '--workers', '1', '--no-progress']

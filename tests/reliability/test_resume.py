@@ -20,6 +20,8 @@ from tests.conftest import REPO, run_python, tool_env
 
 from ._kill_hook import ENV_VAR
 
+pytestmark = pytest.mark.slow
+
 TRAIN = REPO / 'tools' / 'train.py'
 CONFIG = REPO / 'configs' / 'synthpose' / \
     'probpose_vit-tiny_synthpose-128x96.py'

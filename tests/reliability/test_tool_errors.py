@@ -13,6 +13,8 @@ from tests.conftest import REPO
 
 from .test_bad_input import _coco, _prediction
 
+pytestmark = pytest.mark.slow
+
 TOOLS = REPO / 'tools' / 'analysis_tools'
 
 

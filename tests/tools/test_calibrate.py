@@ -19,6 +19,8 @@ from tests.conftest import REPO, run_python
 from tests.ops._brute_calibration import (brute_coverage, brute_distances,
                                           brute_errors, brute_rank_mass)
 
+pytestmark = pytest.mark.slow
+
 TOOL = REPO / 'tools' / 'analysis_tools' / 'calibrate.py'
 CONFIG = REPO / 'configs' / 'synthpose' / \
     'probpose_vit-tiny_synthpose-128x96.py'

@@ -1,8 +1,11 @@
 """tools/demo.py end to end at tiny size: generate, train, evaluate, report."""
 import json
 
+import pytest
+
 from tests.conftest import REPO, run_python
 
+pytestmark = pytest.mark.slow
 
 def test_demo_generates_trains_and_reports(tmp_path):
     data = tmp_path / 'synthpose'

@@ -9,6 +9,8 @@ import torch
 
 from tests.conftest import DATA, REPO, run_python, tool_env
 
+pytestmark = pytest.mark.slow
+
 CFG = DATA / 'configs' / 'vit-tiny_coco_tiny.py'
 
 

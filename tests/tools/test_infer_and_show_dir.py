@@ -9,6 +9,8 @@ from probpose_ext.apis import load_pose_json
 from tests.apis._random_ckpt import SYNTH_CFG, save_random_checkpoint
 from tests.conftest import DATA, REPO, run_python
 
+pytestmark = pytest.mark.slow
+
 IMG = DATA / 'coco' / '000000000785.jpg'  # 640 x 425
 BOXES = [[280.0, 40.0, 470.0, 400.0], [20.0, 100.0, 200.0, 300.0]]
 

@@ -4,9 +4,12 @@ import pickle
 import re
 
 import numpy as np
+import pytest
 import torch
 
 from tests.conftest import DATA, REPO, run_python
+
+pytestmark = pytest.mark.slow
 
 CFG = DATA / 'configs' / 'probpose_vit-s_coco_tiny.py'
 

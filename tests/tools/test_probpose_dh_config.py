@@ -14,6 +14,8 @@ from probpose_ext.codecs import ProbMapDH
 from probpose_ext.models.heads import ProbMapDHHead
 from tests.conftest import DATA, REPO
 
+pytestmark = pytest.mark.slow
+
 CONFIGS = [REPO / 'configs' / 'synthpose' /
            'probpose-dh_vit-tiny_synthpose-128x96.py',
            REPO / 'configs' / 'probpose-dh_vit-s_coco.py']

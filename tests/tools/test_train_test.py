@@ -8,6 +8,8 @@ import torch
 
 from tests.conftest import REPO, TINY_COCO_CFG, run_python
 
+pytestmark = pytest.mark.slow
+
 TRAIN = REPO / 'tools' / 'train.py'
 TEST = REPO / 'tools' / 'test.py'
 
