@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 import probpose_ext  # noqa: F401  (compat shims + registration)
 
@@ -37,6 +38,16 @@ def run_python(args, cwd=None, timeout=600, check=True, **env):
             f'--- stdout ---\n{proc.stdout[-4000:]}\n'
             f'--- stderr ---\n{proc.stderr[-6000:]}')
     return proc
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``cuda`` are skipped where CUDA is not available."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason='needs CUDA')
+    for item in items:
+        if item.get_closest_marker('cuda') is not None:
+            item.add_marker(skip)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ Ex-OKS parity tests."""
 import contextlib
 import io
 import json
+import os
 import sys
 import tarfile
 from pathlib import Path
@@ -18,8 +19,11 @@ from probpose_ext.utils.metainfo import load_metainfo
 SIGMAS = np.asarray(load_metainfo()['sigmas'], dtype=np.float64)
 K = len(SIGMAS)
 #: The exococotools sdist, downloaded by ``make install`` (the package
-#: installs no example files).
-EXO_SDIST = Path(sys.prefix) / 'sdists' / 'exococotools-1.0.0.tar.gz'
+#: installs no example files); ``PROBPOSE_EXO_SDIST`` names another copy
+#: (tools/gpu_check.sh, where the interpreter is not the project's venv).
+EXO_SDIST = Path(
+    os.environ.get('PROBPOSE_EXO_SDIST', '')
+    or Path(sys.prefix) / 'sdists' / 'exococotools-1.0.0.tar.gz')
 
 
 def exo_example(name: str) -> dict:

@@ -112,3 +112,27 @@ def test_ops_compute_in_float32_under_autocast():
         kps16, decode_expected_oks(prob.bfloat16().float(), var)[0])
     loss16 = oks_risk_loss(prob.bfloat16(), kpts, var)
     assert loss16.dtype == torch.float32
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize('head_type', sorted(HEADS))
+def test_head_trains_and_predicts_under_cuda_autocast(head_type, dtype):
+    cfg, codec = HEADS[head_type]
+    head = build_head(head_type, decoder=cfg).cuda()
+    samples = encoded_samples(codec, [-10, -10], [58, 74])
+    for sample in samples:
+        sample.gt_instance_labels = sample.gt_instance_labels.to('cuda')
+    feats = tuple(f.cuda() for f in head_feats())
+    with torch.autocast('cuda', dtype=dtype):
+        losses = head.loss(feats, samples)
+        total = sum(v for k, v in losses.items() if k.startswith('loss'))
+    total.backward()
+    assert all(torch.isfinite(v) for v in losses.values())
+    assert all(torch.isfinite(p.grad).all() for p in head.parameters()
+               if p.grad is not None)
+    head.eval()
+    with torch.autocast('cuda', dtype=dtype):
+        preds = head.predict(feats, samples, dict(credible_level=0.9))
+    assert np.isfinite(preds[0].keypoints).all()
+    assert preds[0].keypoints.dtype == np.float32

@@ -678,7 +678,7 @@ def test_oks_closed_form():
 # ----------------------------------------------------------------------
 # devices
 # ----------------------------------------------------------------------
-@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+@pytest.mark.cuda
 def test_cuda_matches_cpu():
     prob = random_prob(3, 17, 64, 48, seed=5)
     var_k = oks_variance_nominal(torch.linspace(0.025, 0.107, 17, dtype=F64),

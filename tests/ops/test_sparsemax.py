@@ -289,7 +289,7 @@ def test_invalid_inputs():
         sparsemax(torch.randn(2, 3), dim=-3)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+@pytest.mark.cuda
 @pytest.mark.parametrize('dtype', [torch.float32, F64, torch.float16])
 def test_cuda_matches_cpu(dtype):
     z = torch.cat([

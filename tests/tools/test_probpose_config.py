@@ -45,3 +45,23 @@ def test_probpose_trains_two_iterations_and_predicts(tmp_path):
             assert ((value >= 0) & (value <= 1)).all(), key
         np.testing.assert_array_equal(pred['keypoints_visible'],
                                       pred['keypoint_presence'])
+
+    # the GPU check's verification passes on this run (2 iterations), and
+    # fails on a NaN loss and on a missing field
+    verify = REPO / 'tools' / '_gpu_check_verify.py'
+    (work / 'preds.pkl').write_bytes(dump.read_bytes())
+    ok = run_python([verify, work, '--iters', '2'])
+    assert ': ok' in ok.stdout
+    assert run_python([verify, work, '--iters', '3'],
+                      check=False).returncode == 1
+    scalars = next(work.glob('*/vis_data/scalars.json'))
+    scalars.write_text(scalars.read_text().replace(
+        '"loss_kpt": ', '"loss_kpt": NaN, "_was": ', 1))
+    for sample in samples:
+        del sample['pred_instances']['keypoint_presence']
+    with open(work / 'preds.pkl', 'wb') as f:
+        pickle.dump(samples, f)
+    bad = run_python([verify, work, '--iters', '2'], check=False)
+    assert bad.returncode == 1
+    assert 'non-finite loss_kpt' in bad.stdout
+    assert 'no keypoint_presence' in bad.stdout
