@@ -1,5 +1,10 @@
+from .backbones import EfficientNetLite
 from .heads import ProbMapDHHead, ProbMapHead
 from .losses import OKSRiskLoss
+from .necks import MultiScaleSumNeck
 from .pose_estimators import ProbPoseEstimator
 
-__all__ = ['OKSRiskLoss', 'ProbMapHead', 'ProbMapDHHead', 'ProbPoseEstimator']
+__all__ = [
+    'EfficientNetLite', 'MultiScaleSumNeck', 'OKSRiskLoss', 'ProbMapHead',
+    'ProbMapDHHead', 'ProbPoseEstimator'
+]

@@ -18,6 +18,8 @@ pytestmark = pytest.mark.slow
 
 CONFIGS = [REPO / 'configs' / 'synthpose' /
            'probpose-dh_vit-tiny_synthpose-128x96.py',
+           REPO / 'configs' / 'synthpose' /
+           'probpose-dh_effnet-lite0_1xb32-24e_synthpose-128x96.py',
            REPO / 'configs' / 'probpose-dh_vit-s_coco.py']
 COCO = dict(data_root=str(DATA / 'coco'), ann_file='test_coco.json',
             data_prefix=dict(img=''))

@@ -1,0 +1,51 @@
+# Zoo ProbPose on SynthPose (synthpose-probpose): the zoo heatmap baseline's
+# backbone, neck, deconvolutions, input size, schedule and data
+# (td-hm_effnet-lite0_1xb32-24e_synthpose-128x96.py) with the ProbPose head
+# (sparsemax maps, OKS-risk loss, expected-OKS decoding, presence /
+# visibility / quality branches) on 64x48 maps, and crop augmentation so
+# that some keypoints fall outside the input (what presence learns from).
+_base_ = ['./td-hm_effnet-lite0_1xb32-24e_synthpose-128x96.py']
+
+codec = dict(
+    type='ProbMap', input_size=(96, 128), heatmap_size=(48, 64),
+    kernel='instance', padding=1.25)
+
+# ProbPoseEstimator maps the credible boxes/areas to image pixels like the
+# keypoints; credible_level adds 90% credible regions
+model = dict(
+    type='ProbPoseEstimator',
+    head=dict(
+        _delete_=True,
+        type='ProbMapHead',
+        in_channels=128,
+        out_channels=17,
+        deconv_out_channels=(128, 64),
+        deconv_kernel_sizes=(4, 4),
+        temperature=0.5,
+        loss=dict(type='OKSRiskLoss', alpha=0.05),
+        decoder=codec),
+    test_cfg=dict(credible_level=0.9))
+
+# hides keypoints with presence < presence_thr, draws the credible boxes
+visualizer = dict(type='ProbPoseLocalVisualizer', presence_thr=0.5)
+
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='RandomCropOut', prob=0.5, keep_ratio=(0.7, 0.9)),
+    dict(type='GetBBoxCenterScale'),
+    dict(type='RandomFlipRawVis', direction='horizontal'),
+    dict(type='RandomBBoxTransform', rotate_factor=30.0,
+         scale_factor=(0.8, 1.2)),
+    dict(type='TopdownAffine', input_size=codec['input_size'], use_udp=True),
+    dict(type='GenerateTarget', encoder=codec),
+    dict(type='PackPoseInputs'),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+
+# COCO AP plus the presence probability's in/out accuracy
+val_evaluator = [
+    dict(type='ExCocoMetric',
+         ann_file='data/synthpose/annotations/person_keypoints_val.json'),
+    dict(type='PresenceAccuracy', thr=0.5),
+]
+test_evaluator = val_evaluator

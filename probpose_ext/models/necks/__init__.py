@@ -1,0 +1,3 @@
+from .multiscale_sum import MultiScaleSumNeck
+
+__all__ = ['MultiScaleSumNeck']
