@@ -35,7 +35,7 @@ def test_all_shims_active_in_this_environment():
     from probpose_ext import compat
     status = compat.status()
     assert set(status) == {'mmcv_ext', 'checkpoint', 'dist', 'visualizer',
-                           'mmpretrain_multimodal'}
+                           'mmpretrain_multimodal', 'inferencer_zoo'}
     # the pinned stack (mmcv-lite, torch 2.14, numpy 2.3) needs these; the
     # CPU-DDP shim only where CUDA is missing
     assert status['mmcv_ext'] and status['checkpoint'] and status['visualizer']

@@ -101,8 +101,12 @@ def infer_main(argv: Optional[List[str]] = None) -> list:
         description='Top-down pose inference with probabilistic fields: JSON '
         'with presence, credible regions (image pixels) and drawings')
     parser.add_argument('img', help='image file or directory of images')
-    parser.add_argument('config', help='model config')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        'config', help='model config, or a zoo model name such as '
+        'synthpose-probpose (configs/**/metafile.yml)')
+    parser.add_argument(
+        'checkpoint', nargs='?',
+        help='checkpoint file (default: the zoo model\'s weights)')
     parser.add_argument(
         '--bboxes', type=float, nargs='+', metavar='V',
         help='person boxes x0 y0 x1 y1 [x0 y0 x1 y1 ...] in image pixels, '
@@ -125,6 +129,13 @@ def infer_main(argv: Optional[List[str]] = None) -> list:
     args = parser.parse_args(argv)
     if not (args.out_json or args.vis_out):
         parser.error('nothing to write: give --out-json and/or --vis-out')
+    from .zoo import is_zoo_name, resolve
+    if is_zoo_name(args.config):
+        args.config, weights = resolve(args.config)
+        args.checkpoint = args.checkpoint or weights
+    elif args.checkpoint is None:
+        parser.error(f'{args.config} is neither a config file nor a zoo '
+                     'model: give CONFIG CHECKPOINT or a zoo name')
 
     from mmengine.registry import init_default_scope
     from mmpose.apis import init_model

@@ -19,6 +19,8 @@ does not exist. The modules, with the upstream problem each one answers:
   models for any transformers >= 4.28, and they fail to import with
   transformers releases that moved the names they use (5.x), taking
   ``mmpretrain.models`` (``VisionTransformer``) down with them.
+* :mod:`.inferencer_zoo`: MMEngine's inferencers look model names up only in
+  the scope package's own model index; the zoo's names are added.
 
 Not applied on import (opt-in, for tests and benchmarks only):
 
@@ -27,7 +29,8 @@ Not applied on import (opt-in, for tests and benchmarks only):
 """
 from typing import Dict
 
-from . import checkpoint, dist, mmcv_ext, mmpretrain_multimodal, visualizer
+from . import (checkpoint, dist, inferencer_zoo, mmcv_ext,
+               mmpretrain_multimodal, visualizer)
 
 #: Shims in the order they are applied (mmcv_ext first: it must be in place
 #: before anything imports ``mmpose.models``).
@@ -37,6 +40,7 @@ SHIMS = {
     'dist': dist,
     'visualizer': visualizer,
     'mmpretrain_multimodal': mmpretrain_multimodal,
+    'inferencer_zoo': inferencer_zoo,
 }
 
 

@@ -1,0 +1,86 @@
+"""Zoo names: metafile lookup, tools/infer.py and MMPoseInferencer with a
+name instead of config + checkpoint."""
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from probpose_ext.apis import infer_main
+from probpose_ext.apis.zoo import ZOO_ENV, is_zoo_name, resolve, zoo_names
+from tests.apis._random_ckpt import SYNTH_CFG, save_random_checkpoint
+from tests.conftest import DATA
+
+IMG = DATA / 'coco' / '000000000785.jpg'
+METAFILE = """Collections:
+- Name: Test
+Models:
+- Name: test-probpose
+  Alias: [Probpose-Test]
+  In Collection: Test
+  Config: configs/synthpose/{config}
+  Weights: checkpoints/synthpose/test-probpose.pth
+  Results:
+  - Task: Body 2D Keypoint
+    Dataset: SynthPose
+    Metrics:
+      AP: 0.0
+- Name: test-missing-weights
+  Config: configs/synthpose/{config}
+  Weights: checkpoints/synthpose/nothing.pth
+"""
+
+
+@pytest.fixture
+def zoo(tmp_path, monkeypatch):
+    """A zoo root with one random-weight ProbPose model and one entry
+    without weights."""
+    configs = tmp_path / 'configs' / 'synthpose'
+    configs.mkdir(parents=True)
+    for path in SYNTH_CFG.parent.glob('*vit-tiny_synthpose-128x96.py'):
+        shutil.copy(path, configs / path.name)  # the config and its bases
+    (configs / 'metafile.yml').write_text(
+        METAFILE.format(config=SYNTH_CFG.name))
+    (tmp_path / 'checkpoints' / 'synthpose').mkdir(parents=True)
+    save_random_checkpoint(
+        tmp_path / 'checkpoints' / 'synthpose' / 'test-probpose.pth')
+    monkeypatch.setenv(ZOO_ENV, str(tmp_path))
+    return tmp_path
+
+
+def test_resolve_names_aliases_and_errors(zoo):
+    config, weights = resolve('test-probpose')
+    assert config == str(zoo / 'configs' / 'synthpose' / SYNTH_CFG.name)
+    assert weights == str(zoo / 'checkpoints' / 'synthpose' /
+                          'test-probpose.pth')
+    assert resolve('PROBPOSE-test') == (config, weights)  # alias, any case
+    assert zoo_names() == ['test-missing-weights', 'test-probpose']
+    assert is_zoo_name('test-probpose') and not is_zoo_name(str(IMG))
+    with pytest.raises(KeyError, match="did you mean 'test-probpose'.*"
+                       'the zoo has test-missing-weights, test-probpose'):
+        resolve('test-probpos')
+    with pytest.raises(FileNotFoundError, match='nothing.pth'):
+        resolve('test-missing-weights')
+
+
+@pytest.mark.slow
+def test_infer_tool_and_inferencer_take_a_zoo_name(zoo, tmp_path):
+    from mmpose.apis import MMPoseInferencer
+    out = tmp_path / 'preds.json'
+    samples = infer_main([str(IMG), 'test-probpose', '--out-json', str(out)])
+    inst = samples[0].pred_instances
+    assert inst.keypoint_presence.shape == (1, 17)
+    assert len(json.loads(out.read_text())['images']) == 1
+    # the name goes through MMEngine's metafile lookup
+    inferencer = MMPoseInferencer(pose2d='test-probpose', device='cpu')
+    result = next(inferencer(str(IMG), return_datasamples=True))
+    pred = result['predictions'][0].pred_instances
+    np.testing.assert_allclose(pred.keypoints, inst.keypoints, rtol=1e-5,
+                               atol=1e-3)
+    np.testing.assert_allclose(pred.keypoint_presence, inst.keypoint_presence,
+                               rtol=1e-5, atol=1e-6)
+    # names that are not ours still reach MMEngine's own lookup
+    with pytest.raises(ValueError, match='Cannot find model'):
+        MMPoseInferencer(pose2d='no-such-model-anywhere', device='cpu')
+    with pytest.raises(SystemExit):
+        infer_main([str(IMG), 'no-such-model', '--out-json', str(out)])
