@@ -85,6 +85,25 @@ def test_predict_fields_and_flip_tta():
     np.testing.assert_allclose(preds_flip[0].keypoints, kpts, rtol=1e-5)
 
 
+def test_keypoint_score_option():
+    head = _head()
+    feats = _feats()
+    quality = head.predict(feats, _samples(), test_cfg=dict(flip_test=False))
+    eoks = head.predict(feats, _samples(),
+                        test_cfg=dict(flip_test=False,
+                                      keypoint_score='expected_oks'))
+    for q, e in zip(quality, eoks):
+        # the same keypoints; scores are the expected OKS at them, a copy
+        np.testing.assert_array_equal(q.keypoints, e.keypoints)
+        np.testing.assert_array_equal(e.keypoint_scores,
+                                      e.keypoint_expected_oks)
+        assert e.keypoint_scores is not e.keypoint_expected_oks
+        assert not np.allclose(q.keypoint_scores, e.keypoint_scores)
+    with pytest.raises(ValueError, match='keypoint_score'):
+        head.predict(feats, _samples(),
+                     test_cfg=dict(keypoint_score='presence'))
+
+
 def test_forward_returns_the_logits_before_the_temperature():
     head = _head(temperature=0.7)
     out = head.forward(_feats())

@@ -221,7 +221,7 @@ class ProbMapDHHead(ProbMapHead):
             expert, wide)
         preds = self._pack(
             [k[None] for k in keypoints.cpu().numpy()],
-            dict(self._fields(probs, expected_oks),
+            dict(self._fields(probs, expected_oks, test_cfg),
                  keypoint_from_expert=from_expert,
                  **self._credible_fields_dh(expert, wide, from_expert,
                                             test_cfg)))

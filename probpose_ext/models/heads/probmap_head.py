@@ -341,11 +341,16 @@ class ProbMapHead(HeatmapHead):
         - ``credible_level`` (float, optional): if given, the level ``p`` of
           the credible regions returned per keypoint (see
           :func:`probpose_ext.ops.credible_region_stats`).
+        - ``keypoint_score`` (str): what ``keypoint_scores`` holds, which
+          MMPose's metrics use to rank instances: ``'quality'`` (default,
+          the quality branch's predicted OKS) or ``'expected_oks'`` (the
+          map's expected OKS at the decoded keypoint).
 
         Returns:
             list[InstanceData] (and list[PixelData] with ``output_heatmaps``):
             ``keypoints`` (1, K, 2) in input pixels (the estimator maps them
-            to the image), ``keypoint_scores`` = predicted quality (OKS),
+            to the image), ``keypoint_scores`` = predicted quality (OKS) or
+            the expected OKS (``keypoint_score``),
             ``keypoints_visible`` = ``keypoint_presence`` = presence
             probability, ``keypoint_visibility``, ``keypoint_expected_oks``
             (1, K); with ``credible_level``: ``keypoint_credible_area``
@@ -404,12 +409,23 @@ class ProbMapHead(HeatmapHead):
             keypoint_credible_box=heatmap_boxes_to_input(boxes, *sizes))
 
     @staticmethod
-    def _fields(probs: Dict[str, Tensor], expected_oks) -> Dict[str, object]:
+    def _fields(probs: Dict[str, Tensor], expected_oks,
+                test_cfg: ConfigType) -> Dict[str, object]:
         """The per-keypoint prediction fields from the branch probabilities
-        (B, K) and the expected OKS of the decoded keypoints."""
+        (B, K) and the expected OKS of the decoded keypoints (B arrays
+        (1, K)); ``test_cfg.keypoint_score`` picks what ``keypoint_scores``
+        (MMPose's instance rescoring and OKS-NMS read it) holds."""
         presence = probs['presence_logits']
+        score = test_cfg.get('keypoint_score', 'quality')
+        if score == 'quality':
+            scores = probs['quality_logits']
+        elif score == 'expected_oks':
+            scores = [e.copy() for e in expected_oks]
+        else:
+            raise ValueError("test_cfg.keypoint_score must be 'quality' or "
+                             f"'expected_oks', got {score!r}")
         return dict(
-            keypoint_scores=probs['quality_logits'],
+            keypoint_scores=scores,
             keypoints_visible=presence,
             keypoint_presence=presence,
             keypoint_visibility=probs['visibility_logits'],
@@ -440,7 +456,7 @@ class ProbMapHead(HeatmapHead):
         keypoints, expected_oks = self.decoder.batch_decode(prob)
         preds = self._pack(
             keypoints,
-            dict(self._fields(probs, expected_oks),
+            dict(self._fields(probs, expected_oks, test_cfg),
                  **self._credible_fields(prob, test_cfg)))
         if test_cfg.get('output_heatmaps', False):
             return preds, [PixelData(heatmaps=p) for p in prob.detach()]
