@@ -110,3 +110,98 @@ def resolve(name: str, root: Optional[str] = None) -> Tuple[str, str]:
                 f'{entry["Name"]}: {key} {entry[key]} not found (listed in '
                 f'{entry["Metafile"]})')
     return entry['Config'], entry['Weights']
+
+
+def best_checkpoint(work_dir: str) -> str:
+    """The ``best_*.pth`` checkpoint of a training run (MMEngine's
+    ``save_best``), else the last one."""
+    best = sorted(glob.glob(osp.join(work_dir, 'best_*.pth')),
+                  key=osp.getmtime)
+    if best:
+        return best[-1]
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        return f.read().strip()
+
+
+def publish(name: str,
+            config: str,
+            work_dir: str,
+            results: List[dict],
+            metadata: Optional[dict] = None,
+            root: Optional[str] = None,
+            collection: str = 'SynthPose') -> dict:
+    """Put a trained model into the zoo.
+
+    Writes ``checkpoints/<collection lower>/<name>.pth`` (the best
+    checkpoint's ``state_dict`` and ``meta.dataset_meta`` only: weights-only
+    loadable, no optimiser state), copies the run's text log and
+    ``scalars.json`` next to it (``<name>/``) and adds or replaces the
+    entry ``name`` of ``configs/<collection lower>/metafile.yml``.
+
+    Args:
+        name (str): Zoo name, e.g. ``'synthpose-probpose'``.
+        config (str): The config, relative to the zoo root.
+        work_dir (str): The training run's work directory.
+        results (list[dict]): Model-index ``Results`` entries
+            (``Task``, ``Dataset``, ``Metrics``).
+        metadata (dict, optional): Model-index ``Metadata`` (e.g.
+            training minutes, machine, date).
+        root (str, optional): Zoo root. Defaults to :func:`zoo_root`.
+        collection (str): Collection name. Defaults to ``'SynthPose'``.
+
+    Returns:
+        dict: The metafile entry written.
+    """
+    import shutil
+
+    import torch
+
+    from ..engine.hooks.plain_checkpoint_hook import to_plain
+    root = root or zoo_root()
+    folder = collection.lower()
+    source = best_checkpoint(work_dir)
+    ckpt = torch.load(source, map_location='cpu', weights_only=True)
+    weights_rel = osp.join('checkpoints', folder, f'{name}.pth')
+    weights = osp.join(root, weights_rel)
+    os.makedirs(osp.dirname(weights), exist_ok=True)
+    meta = dict(dataset_meta=to_plain(ckpt['meta'].get('dataset_meta')),
+                epoch=ckpt['meta'].get('epoch'),
+                source=osp.basename(source))
+    tmp = f'{weights}.tmp-{os.getpid()}'
+    torch.save(dict(state_dict=ckpt['state_dict'], meta=meta), tmp)
+    os.replace(tmp, weights)
+
+    logs = osp.join(root, 'checkpoints', folder, name)
+    os.makedirs(logs, exist_ok=True)
+    runs = sorted(d for d in glob.glob(osp.join(work_dir, '2*'))
+                  if osp.isdir(d))
+    for run in runs:
+        for path in glob.glob(osp.join(run, '*.log')):
+            shutil.copy(path, logs)
+        scalars = osp.join(run, 'vis_data', 'scalars.json')
+        if osp.isfile(scalars):
+            shutil.copy(scalars, osp.join(
+                logs, f'{osp.basename(run)}_scalars.json'))
+
+    entry = {
+        'Name': name,
+        'In Collection': collection,
+        'Config': config,
+        'Weights': weights_rel,
+        'Results': results,
+    }
+    if metadata:
+        entry['Metadata'] = metadata
+    metafile = osp.join(root, 'configs', folder, 'metafile.yml')
+    index = {}
+    if osp.isfile(metafile):
+        with open(metafile) as f:
+            index = yaml.safe_load(f) or {}
+    index.setdefault('Collections', [{'Name': collection}])
+    models = [m for m in index.get('Models', []) if m['Name'] != name]
+    index['Models'] = sorted(models + [entry], key=lambda m: m['Name'])
+    tmp = f'{metafile}.tmp-{os.getpid()}'
+    with open(tmp, 'w') as f:
+        yaml.safe_dump(index, f, sort_keys=False)
+    os.replace(tmp, metafile)
+    return entry

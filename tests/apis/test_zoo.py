@@ -84,3 +84,49 @@ def test_infer_tool_and_inferencer_take_a_zoo_name(zoo, tmp_path):
         MMPoseInferencer(pose2d='no-such-model-anywhere', device='cpu')
     with pytest.raises(SystemExit):
         infer_main([str(IMG), 'no-such-model', '--out-json', str(out)])
+
+
+def test_publish_writes_weights_logs_and_the_metafile(tmp_path,
+                                                      monkeypatch):
+    import torch
+
+    from probpose_ext.apis.zoo import publish, zoo_models
+    root = tmp_path / 'zoo'
+    (root / 'configs' / 'synthpose').mkdir(parents=True)
+    monkeypatch.setenv(ZOO_ENV, str(root))
+    # a training run: the best checkpoint with optimiser state (plain, as
+    # PlainCheckpointHook saves them), a log and scalars
+    work = tmp_path / 'work'
+    (work / '20261205_000000' / 'vis_data').mkdir(parents=True)
+    (work / '20261205_000000' / '20261205_000000.log').write_text('log\n')
+    (work / '20261205_000000' / 'vis_data' / 'scalars.json').write_text('{}')
+    ckpt = save_random_checkpoint(tmp_path / 'random.pth')
+    state = torch.load(ckpt, weights_only=True)
+    best = dict(state_dict=state['state_dict'],
+                meta=dict(epoch=7, dataset_meta=dict(
+                    sigmas=[0.05] * 17, dataset_name='coco')),
+                optimizer={'state': {}})
+    torch.save(best, work / 'best_coco_AP_epoch_7.pth')
+    (work / 'last_checkpoint').write_text(str(work / 'epoch_8.pth'))
+    results = [dict(Task='Body 2D Keypoint', Dataset='SynthPose val',
+                    Metrics={'AP': 0.61})]
+    entry = publish('synthpose-test', f'configs/synthpose/{SYNTH_CFG.name}',
+                    str(work), results, metadata={'Training minutes': 3.5})
+    assert entry['Weights'] == 'checkpoints/synthpose/synthpose-test.pth'
+    saved = torch.load(root / entry['Weights'], weights_only=True)
+    assert set(saved) == {'state_dict', 'meta'}  # no optimiser state
+    assert saved['meta']['epoch'] == 7
+    assert saved['meta']['dataset_meta']['sigmas'] == [0.05] * 17
+    for key, value in state['state_dict'].items():
+        assert torch.equal(saved['state_dict'][key], value), key
+    logs = root / 'checkpoints' / 'synthpose' / 'synthpose-test'
+    assert (logs / '20261205_000000.log').read_text() == 'log\n'
+    assert (logs / '20261205_000000_scalars.json').is_file()
+    listed = zoo_models()['synthpose-test']
+    assert listed['Results'] == results
+    assert listed['Metadata'] == {'Training minutes': 3.5}
+    # publishing again replaces the entry
+    publish('synthpose-test', f'configs/synthpose/{SYNTH_CFG.name}',
+            str(work), [])
+    assert zoo_models()['synthpose-test']['Results'] == []
+    assert zoo_names() == ['synthpose-test']
