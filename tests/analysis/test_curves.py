@@ -1,0 +1,43 @@
+"""Training minutes and validation metrics read from MMEngine logs."""
+import json
+
+import pytest
+
+from probpose_ext.analysis.curves import load_probes, plot_curves, read_curve
+
+LOG = """\
+12/05 10:00:00 - mmengine - INFO - Checkpoints will be saved to w.
+12/05 10:00:20 - mmengine - INFO - Epoch(train)  [1][20/50]  lr: 1e-3  eta: 0:01:00  time: 1.000000  data_time: 0.01  loss: 0.5
+12/05 10:01:00 - mmengine - INFO - Epoch(train)  [1][40/50]  lr: 1e-3  eta: 0:00:20  time: 2.000000  data_time: 0.01  loss: 0.4
+12/05 10:01:30 - mmengine - INFO - Epoch(val) [1][8/8]    eta: 0:00:00  time: 3.0  data_time: 0.1
+12/05 10:01:30 - mmengine - INFO - Epoch(val) [1][8/8]    coco/AP: 0.250000  coco/AP .5: 0.600000  coco/AP (M): -1.000000  coco/Ex_AP (v=3): 0.125000  presence/acc: 0.9  time: 3.0
+12/05 10:01:50 - mmengine - INFO - Epoch(train)  [2][20/50]  lr: 1e-3  eta: 0:00:40  time: 0.500000  data_time: 0.01  loss: 0.3
+12/05 10:02:50 - mmengine - INFO - Epoch(val) [2][8/8]    coco/AP: 0.500000  coco/AP .5: 0.800000  time: 3.0
+"""
+
+
+def test_read_curve_counts_training_time_only():
+    points = read_curve(LOG)
+    assert [p['epoch'] for p in points] == [1, 2]
+    # epoch 1: 20 x 1 s + 20 x 2 s + the 10 unlogged iterations at 2 s
+    assert points[0]['minutes'] == pytest.approx(80 / 60)
+    # epoch 2: + 20 x 0.5 s + 30 unlogged at 0.5 s; validation not counted
+    assert points[1]['minutes'] == pytest.approx((80 + 25) / 60)
+    assert points[0]['coco/AP'] == 0.25 and points[0]['coco/AP .5'] == 0.6
+    assert points[0]['coco/AP (M)'] == -1.0
+    assert points[0]['coco/Ex_AP (v=3)'] == 0.125
+    assert points[0]['presence/acc'] == 0.9
+    assert points[1]['coco/AP'] == 0.5
+
+
+def test_plot_and_probes(tmp_path):
+    probes = tmp_path / 'probes.json'
+    probes.write_text(json.dumps([dict(label='old', minutes=[1, 2],
+                                       ap=[0.1, 0.2])]))
+    out = plot_curves({'run': read_curve(LOG)}, str(tmp_path / 'c.png'),
+                      load_probes(str(probes)))
+    assert (tmp_path / 'c.png').stat().st_size > 10000
+    assert out.endswith('c.png')
+    probes.write_text(json.dumps([dict(label='bad', minutes=[1], ap=[])]))
+    with pytest.raises(ValueError, match='bad'):
+        load_probes(str(probes))
