@@ -1,3 +1,7 @@
-from .hooks import PlainCheckpointHook, RngStateHook, SafeCheckpointHook
+from .hooks import (PlainCheckpointHook, RngStateHook, SafeCheckpointHook,
+                    TqdmProgressHook)
 
-__all__ = ['PlainCheckpointHook', 'RngStateHook', 'SafeCheckpointHook']
+__all__ = [
+    'PlainCheckpointHook', 'RngStateHook', 'SafeCheckpointHook',
+    'TqdmProgressHook'
+]
