@@ -1,5 +1,6 @@
 # probpose_ext: install the pinned OpenMMLab stack, run the demo, run tests.
-#   make demo   # install if needed, generate SynthPose if missing, train, evaluate
+#   make demo   # install if needed, generate SynthPose if missing, evaluate
+#               # the published zoo models, fine-tune one (tools/demo.py)
 #   make test   # install if needed, run the whole test suite
 #   make test-fast  # the tests not marked slow (no subprocess, training or
 #                   # tool command line): the inner loop
