@@ -1053,24 +1053,21 @@ def finetune_text(ft: dict) -> str:
 # ---------------------------------------------------------------------------
 # Retraining the zoo
 # ---------------------------------------------------------------------------
-def _last_checkpoint(work_dir: str) -> Optional[str]:
-    path = osp.join(work_dir, 'last_checkpoint')
-    return open(path).read().strip() if osp.isfile(path) else None
-
-
 def _timed_training(work_dir: str, train: Callable[[], object]) -> float:
-    """Run ``train`` and return the total training wall time of the run in
-    ``work_dir``: time spent now is added to earlier sessions' only if it
-    produced a new checkpoint (a resumed finished run adds nothing)."""
-    record = osp.join(work_dir, 'train_seconds.json')
-    total = json.load(open(record))['seconds'] if osp.isfile(record) else 0.
-    before = _last_checkpoint(work_dir)
-    start = time.time()
+    """Run ``train`` and return the training time of the run in
+    ``work_dir`` in seconds: the logged seconds per iteration summed over
+    every session of the run (:func:`probpose_ext.analysis.curves.
+    read_curve`; validation excluded), so a run trained earlier, resumed or
+    finished elsewhere counts in full and a resumed finished run adds
+    nothing."""
+    import glob
+
+    from probpose_ext.analysis.curves import read_curve
     train()
-    if _last_checkpoint(work_dir) != before:
-        total += time.time() - start
-        _write_json(record, {'seconds': total})
-    return total
+    logs = sorted(glob.glob(osp.join(work_dir, '2*', '*.log')))
+    text = '\n'.join(open(p).read() for p in logs)
+    points = read_curve(text)
+    return 60 * points[-1]['minutes'] if points else 0.0
 
 
 def training_estimate(config: str, args) -> dict:
