@@ -25,8 +25,9 @@ def read_curve(log_text: str) -> List[Dict[str, float]]:
         log_text (str): The text of one or more consecutive logs of a run.
 
     Returns:
-        list[dict]: Per validation, ``epoch``, ``minutes`` and every metric
-        of the line (e.g. ``coco/AP``), in order.
+        list[dict]: Per validation, ``epoch``, ``minutes``, ``iteration``
+        (training iterations so far) and every metric of the line (e.g.
+        ``coco/AP``), in order.
     """
     seconds, last_iter, epoch_len = 0.0, {}, None
     points = []
@@ -35,6 +36,12 @@ def read_curve(log_text: str) -> List[Dict[str, float]]:
         if train:
             epoch, it, epoch_len, t = (int(train[1]), int(train[2]),
                                        int(train[3]), float(train[4]))
+            previous = last_iter.get(epoch - 1)
+            if epoch not in last_iter and previous is not None and \
+                    previous < epoch_len:
+                # the unlogged end of the previous epoch
+                seconds += (epoch_len - previous) * last_time
+                last_iter[epoch - 1] = epoch_len
             start = last_iter.get(epoch, 0)
             seconds += (it - start) * t
             last_iter[epoch] = it
@@ -50,7 +57,9 @@ def read_curve(log_text: str) -> List[Dict[str, float]]:
             if epoch_len is not None and epoch in last_iter:
                 seconds += (epoch_len - last_iter[epoch]) * last_time
                 last_iter[epoch] = epoch_len
-            points.append(dict(epoch=epoch, minutes=seconds / 60, **metrics))
+            iteration = sum(last_iter.values())
+            points.append(dict(epoch=epoch, minutes=seconds / 60,
+                               iteration=iteration, **metrics))
     return points
 
 

@@ -13,12 +13,15 @@ LOG = """\
 12/05 10:01:30 - mmengine - INFO - Epoch(val) [1][8/8]    coco/AP: 0.250000  coco/AP .5: 0.600000  coco/AP (M): -1.000000  coco/Ex_AP (v=3): 0.125000  presence/acc: 0.9  time: 3.0
 12/05 10:01:50 - mmengine - INFO - Epoch(train)  [2][20/50]  lr: 1e-3  eta: 0:00:40  time: 0.500000  data_time: 0.01  loss: 0.3
 12/05 10:02:50 - mmengine - INFO - Epoch(val) [2][8/8]    coco/AP: 0.500000  coco/AP .5: 0.800000  time: 3.0
+12/05 10:03:00 - mmengine - INFO - Epoch(train)  [3][40/50]  lr: 1e-3  eta: 0:00:40  time: 1.000000  data_time: 0.01  loss: 0.3
+12/05 10:03:10 - mmengine - INFO - Epoch(train)  [4][20/50]  lr: 1e-3  eta: 0:00:40  time: 2.000000  data_time: 0.01  loss: 0.3
+12/05 10:03:50 - mmengine - INFO - Epoch(val) [4][8/8]    coco/AP: 0.600000  time: 3.0
 """
 
 
 def test_read_curve_counts_training_time_only():
     points = read_curve(LOG)
-    assert [p['epoch'] for p in points] == [1, 2]
+    assert [p['epoch'] for p in points] == [1, 2, 4]
     # epoch 1: 20 x 1 s + 20 x 2 s + the 10 unlogged iterations at 2 s
     assert points[0]['minutes'] == pytest.approx(80 / 60)
     # epoch 2: + 20 x 0.5 s + 30 unlogged at 0.5 s; validation not counted
@@ -28,6 +31,10 @@ def test_read_curve_counts_training_time_only():
     assert points[0]['coco/Ex_AP (v=3)'] == 0.125
     assert points[0]['presence/acc'] == 0.9
     assert points[1]['coco/AP'] == 0.5
+    assert [p['iteration'] for p in points] == [50, 100, 200]
+    # epoch 3 (no validation): 40 x 1 s + its unlogged 10 at 1 s; epoch 4:
+    # 20 x 2 s + 30 unlogged at 2 s
+    assert points[2]['minutes'] == pytest.approx((105 + 50 + 100) / 60)
 
 
 def test_plot_and_probes(tmp_path):

@@ -9,7 +9,8 @@ Example:
 
 Writes the PNG and, with ``--json``, the points (epoch, minutes, metrics).
 Training minutes come from the logged seconds per iteration, so
-validation is excluded and resumed runs add up.
+validation is excluded and resumed runs add up; ``--seconds-per-iter S``
+counts iterations x S instead (a run that shared the cores).
 """
 import argparse
 import glob
@@ -28,6 +29,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--probes', help='JSON list of earlier measurements '
                         "({'label', 'minutes', 'ap', 'date', 'machine'})")
     parser.add_argument('--metric', default='coco/AP')
+    parser.add_argument(
+        '--seconds-per-iter', type=float,
+        help='count minutes as iterations x this (the speed measured on an '
+        'idle machine) instead of the logged times, for runs that shared '
+        'the cores with other jobs')
     parser.add_argument('--out', required=True, help='PNG file')
     parser.add_argument('--json', help='also write the points here')
     args = parser.parse_args(argv)
@@ -50,6 +56,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             return 2
         text = '\n'.join(Path(p).read_text() for p in logs)
         curves[label] = read_curve(text)
+        if args.seconds_per_iter:
+            for point in curves[label]:
+                point['minutes'] = point['iteration'] * \
+                    args.seconds_per_iter / 60
         last = curves[label][-1] if curves[label] else None
         print(f'{label}: {len(curves[label])} validations' + (
             f', last {args.metric} {last[args.metric]:.3f} after '
