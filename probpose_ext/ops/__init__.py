@@ -18,12 +18,13 @@ from .oks import (decode_expected_oks, expected_oks_map, oks,
 from .oks_risk import oks_risk, oks_risk_loss, oks_target_map, sobel_energy
 from .reliability import (binary_calibration_errors, credible_coverage,
                           reliability_diagram)
-from .simplex import sparsemax, sparsemax_maps
+from .simplex import sparsemax, sparsemax_loss, sparsemax_maps
 from .windows import (activation_window, keypoint_domains, pad_to_contain,
                       sq_distance_to_window_boundary)
 
 __all__ = [
-    'sparsemax', 'sparsemax_maps', 'oks', 'oks_variance_instance',
+    'sparsemax', 'sparsemax_maps', 'sparsemax_loss', 'oks',
+    'oks_variance_instance',
     'oks_variance_nominal',
     'oks_variance_authors', 'expected_oks_map', 'decode_expected_oks',
     'oks_target_map', 'oks_risk', 'sobel_energy', 'oks_risk_loss', 'ex_oks',

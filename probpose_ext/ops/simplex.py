@@ -52,7 +52,7 @@ from torch import Tensor
 
 from ._precision import autocast_active, upcast
 
-__all__ = ['sparsemax', 'sparsemax_maps']
+__all__ = ['sparsemax', 'sparsemax_maps', 'sparsemax_loss']
 
 #: Elements per group in the CPU grouped Newton path.
 _GROUP = 8
@@ -326,3 +326,42 @@ def sparsemax_maps(logits: Tensor, temperature: float = 1.0) -> Tensor:
         logits = upcast(logits)  # divide in float32 too
     return sparsemax(logits.reshape(n, k, h * w) / temperature,
                      dim=-1).reshape(n, k, h, w)
+
+
+def sparsemax_loss(logits: Tensor, target: Tensor, dim: int = -1) -> Tensor:
+    """The sparsemax loss: the Fenchel-Young loss of sparsemax.
+
+    With ``p = sparsemax(z)`` and a target distribution ``q`` on the
+    simplex (Martins & Astudillo, 2016; Blondel et al., 2020):
+
+    .. math::
+
+        L(z; q) = \\langle z, p - q \\rangle - \\tfrac12 \\lVert p \\rVert^2
+                  + \\tfrac12 \\lVert q \\rVert^2 \\ge 0,
+
+    zero exactly when ``p = q``, with gradient ``p - q`` with respect to
+    ``z``. Unlike a loss on ``p`` (such as the OKS risk), whose gradient
+    reaches only the logits of the support of ``p``, this one pushes up the
+    logits of every pixel the target puts mass on, inside the support or
+    not. The value is invariant to adding a constant to ``z`` along
+    ``dim``.
+
+    Args:
+        logits (Tensor): Logits ``z`` of any shape, floating; any
+            temperature already applied.
+        target (Tensor): ``q``, same shape, non-negative, summing to 1 along
+            ``dim``.
+        dim (int): The normalised dimension. Defaults to -1.
+
+    Returns:
+        Tensor: The loss, ``logits``'s shape without ``dim``; float32 for
+        float16 / bfloat16 inputs.
+    """
+    if target.shape != logits.shape:
+        raise ValueError('target must have the shape of logits, got '
+                         f'{tuple(target.shape)} and {tuple(logits.shape)}')
+    z = upcast(logits)
+    q = target.to(z.dtype)
+    p = sparsemax(z, dim)
+    return (z * (p - q)).sum(dim) - 0.5 * (p * p).sum(dim) + \
+        0.5 * (q * q).sum(dim)

@@ -328,3 +328,52 @@ def test_sparsemax_maps_normalises_each_map_at_the_temperature():
         sparsemax_maps(logits, 0.0)
     with pytest.raises(ValueError, match=r'\(N, K, H, W\)'):
         sparsemax_maps(logits[0], 1.0)
+
+
+def _brute_fenchel_young(z, q):
+    """``max_{p in simplex} <z, p> - |p|^2 / 2`` (attained at the
+    projection of z, found here by bisection on the threshold) plus
+    ``|q|^2 / 2 - <z, q>``, in float64 numpy."""
+    lo, hi = z.max() - 1.0, z.max()
+    for _ in range(200):
+        tau = 0.5 * (lo + hi)
+        if np.maximum(z - tau, 0).sum() > 1:
+            lo = tau
+        else:
+            hi = tau
+    p = np.maximum(z - 0.5 * (lo + hi), 0)
+    return z @ p - 0.5 * p @ p + 0.5 * q @ q - z @ q
+
+
+def test_sparsemax_loss_against_brute_force_and_its_gradient():
+    from probpose_ext.ops import oks_risk, sparsemax_loss
+    gen = torch.Generator().manual_seed(3)
+    z = torch.randn(6, 40, generator=gen, dtype=F64) * 2
+    q = torch.rand(6, 40, generator=gen, dtype=F64) ** 4
+    q = q / q.sum(-1, keepdim=True)
+    loss = sparsemax_loss(z, q)
+    want = [_brute_fenchel_young(a, b)
+            for a, b in zip(z.numpy(), q.numpy())]
+    np.testing.assert_allclose(loss.numpy(), want, rtol=1e-9, atol=1e-12)
+    assert (loss >= 0).all()
+    # zero at the target sparsemax reaches; shift invariant
+    p = sparsemax(z)
+    torch.testing.assert_close(sparsemax_loss(z, p), torch.zeros(6,
+                                                                 dtype=F64))
+    torch.testing.assert_close(sparsemax_loss(z + 3.7, q), loss)
+    # gradient: sparsemax(z) - q, also on pixels outside the support
+    zg = z.clone().requires_grad_()
+    sparsemax_loss(zg, q).sum().backward()
+    torch.testing.assert_close(zg.grad, p - q)
+    outside = (p == 0) & (q > 0)
+    assert outside.any() and (zg.grad[outside] < 0).all()
+    # the OKS risk sends those pixels no gradient at all
+    maps = torch.zeros(1, 1, 4, 10, dtype=F64)
+    maps[0, 0, 0, 0] = 5.0  # support: one pixel
+    logits = maps.clone().requires_grad_()
+    prob = sparsemax(logits.reshape(1, 1, 40)).reshape(1, 1, 4, 10)
+    oks_risk(prob, torch.tensor([[[8.0, 3.0]]], dtype=F64), 2.0).sum(
+    ).backward()
+    assert (logits.grad == 0).all()
+    with pytest.raises(ValueError, match='shape'):
+        sparsemax_loss(z, q[:, :5])
