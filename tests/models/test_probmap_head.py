@@ -184,6 +184,33 @@ def test_loss_keys_values_and_weights():
     assert grad is not None and grad.abs().sum() > 0
 
 
+def test_dense_loss_is_the_sparsemax_loss_towards_the_oks_target():
+    from probpose_ext.ops import oks_target_map, sparsemax_loss
+    head = _head(dense_loss_weight=0.5)
+    samples = _samples()
+    losses = head.loss(_feats(), samples)
+    out = head.forward(_feats())
+    gt = head._gather_labels(samples)
+    target = oks_target_map(gt['keypoint_labels'].float(),
+                            gt['oks_variance'].float(), (12, 16))
+    target = target / target.sum(dim=(-2, -1), keepdim=True)
+    per_kpt = sparsemax_loss((out['logits'] / head.temperature).flatten(2),
+                             target.flatten(2))
+    weights = gt['keypoint_weights'].float()
+    want = 0.5 * (per_kpt * weights).sum() / weights.sum()
+    torch.testing.assert_close(losses['loss_dense'], want)
+    # the rest is unchanged; off by default
+    plain = _head().loss(_feats(), samples)
+    assert 'loss_dense' not in plain
+    torch.testing.assert_close(plain['loss_kpt'], losses['loss_kpt'])
+    with pytest.raises(ValueError, match='dense_loss_weight'):
+        _head(dense_loss_weight=-1.0)
+    with pytest.raises(ValueError, match='dense_loss_weight'):
+        build_head('ProbMapDHHead', dense_loss_weight=0.1,
+                   decoder=dict(type='ProbMapDH', input_size=INPUT,
+                                heatmap_size=HEATMAP))
+
+
 def test_presence_branch_is_detached_from_the_backbone():
     head = _head()
     x = torch.randn(2, 8, 8, 6, requires_grad=True)

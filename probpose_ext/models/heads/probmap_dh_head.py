@@ -97,6 +97,9 @@ class ProbMapDHHead(ProbMapHead):
         if wide_loss_weight < 0:
             raise ValueError('wide_loss_weight must be >= 0, got '
                              f'{wide_loss_weight}')
+        if kwargs.get('dense_loss_weight', 0):
+            raise ValueError('ProbMapDHHead does not support '
+                             'dense_loss_weight yet (ProbMapHead does)')
         super().__init__(in_channels, out_channels, final_layer=final_layer,
                          decoder=decoder, **kwargs)
         self.wide_loss_weight = float(wide_loss_weight)

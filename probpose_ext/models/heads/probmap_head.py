@@ -13,7 +13,7 @@ from mmpose.utils.typing import (ConfigType, Features, OptConfigType,
 from torch import Tensor, nn
 
 from ...ops import (credible_region_stats, decode_expected_oks,
-                     sparsemax_maps)
+                     oks_target_map, sparsemax_loss, sparsemax_maps)
 from ...ops.double_map import heatmap_area_to_input, heatmap_boxes_to_input
 
 #: labels the head reads from ``gt_instance_labels`` (see ProbMap codec)
@@ -99,6 +99,11 @@ class ProbMapHead(HeatmapHead):
         branch_depth (int): Number of hidden layers of those branches.
         detach_branches (bool): Stop gradients from the presence and
             visibility branches into the backbone (the paper's setup).
+        dense_loss_weight (float): Weight of an auxiliary sparsemax
+            (Fenchel-Young) loss of the maps towards the normalised OKS
+            target map of the ground truth (``loss_dense``). Unlike the OKS
+            risk it sends gradient to the logits of pixels outside the
+            predicted support. Defaults to 0 (off: the paper's loss).
         loss (dict): Map loss config. Defaults to ``OKSRiskLoss``.
         presence_loss_weight, visibility_loss_weight, quality_loss_weight
             (float): Weights of the scalar losses.
@@ -121,6 +126,7 @@ class ProbMapHead(HeatmapHead):
                  branch_channels: int = 128,
                  branch_depth: int = 1,
                  detach_branches: bool = True,
+                 dense_loss_weight: float = 0.0,
                  loss: ConfigType = dict(type='OKSRiskLoss'),
                  presence_loss_weight: float = 1.0,
                  visibility_loss_weight: float = 1.0,
@@ -129,6 +135,9 @@ class ProbMapHead(HeatmapHead):
                  init_cfg: OptConfigType = None) -> None:
         if temperature <= 0:
             raise ValueError(f'temperature must be > 0, got {temperature}')
+        if dense_loss_weight < 0:
+            raise ValueError('dense_loss_weight must be >= 0, got '
+                             f'{dense_loss_weight}')
         if branch_depth < 0 or branch_channels < 1:
             raise ValueError('branch_depth must be >= 0 and branch_channels '
                              f'>= 1, got {branch_depth}, {branch_channels}')
@@ -151,6 +160,7 @@ class ProbMapHead(HeatmapHead):
             init_cfg=init_cfg)
         self.temperature = float(temperature)
         self.detach_branches = detach_branches
+        self.dense_loss_weight = float(dense_loss_weight)
         self.presence_loss_weight = presence_loss_weight
         self.visibility_loss_weight = visibility_loss_weight
         self.quality_loss_weight = quality_loss_weight
@@ -251,6 +261,9 @@ class ProbMapHead(HeatmapHead):
         map_weights = gt['keypoint_weights'].to(prob)
         losses = dict(
             loss_kpt=self.loss_module(prob, gt_kpts, variance, map_weights))
+        if self.dense_loss_weight > 0:
+            losses['loss_dense'] = self._dense_loss(
+                out['logits'], gt_kpts, variance, map_weights)
 
         losses.update(self._branch_losses(out, gt))
         with torch.no_grad():
@@ -261,6 +274,22 @@ class ProbMapHead(HeatmapHead):
             self._quality_losses(out['quality_logits'], pred_kpts, gt_kpts,
                                  variance, map_weights))
         return losses
+
+    def _dense_loss(self, logits: Tensor, gt_kpts: Tensor, variance: Tensor,
+                    weights: Tensor) -> Tensor:
+        """Weighted mean over keypoints of the sparsemax loss of
+        ``logits / temperature`` towards the OKS target map of the ground
+        truth, normalised to sum to 1 (B, K, H, W logits; heatmap pixels)."""
+        b, k, h, w = logits.shape
+        with torch.no_grad():
+            target = oks_target_map(gt_kpts.float(), variance.float(),
+                                    (w, h))
+            target = target / target.sum(dim=(-2, -1),
+                                         keepdim=True).clamp_min(1e-12)
+        loss = sparsemax_loss(
+            logits.float().reshape(b, k, h * w) / self.temperature,
+            target.reshape(b, k, h * w))
+        return self.dense_loss_weight * _weighted_mean(loss, weights.float())
 
     def _quality_losses(self, quality_logits: Tensor, pred_kpts: Tensor,
                         gt_kpts: Tensor, variance: Tensor,
