@@ -63,6 +63,17 @@ def read_curve(log_text: str) -> List[Dict[str, float]]:
     return points
 
 
+def idle_seconds_per_iter(log_text: str, quantile: float = 0.25) -> float:
+    """A quantile (default the 25th percentile) of the logged seconds per
+    iteration: the speed of a run on its own when other jobs shared the
+    cores for part of it (they only slow iterations down)."""
+    import numpy as np
+    times = [float(m[4]) for m in _TRAIN.finditer(log_text)]
+    if not times:
+        raise ValueError('no Epoch(train) line with a time in the log')
+    return float(np.quantile(times, quantile))
+
+
 def plot_curves(curves: Dict[str, List[Dict[str, float]]],
                 out_file: str,
                 probes: Optional[Sequence[dict]] = None,

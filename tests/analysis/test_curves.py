@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from probpose_ext.analysis.curves import load_probes, plot_curves, read_curve
+from probpose_ext.analysis.curves import (idle_seconds_per_iter, load_probes,
+                                          plot_curves, read_curve)
 
 LOG = """\
 12/05 10:00:00 - mmengine - INFO - Checkpoints will be saved to w.
@@ -35,6 +36,14 @@ def test_read_curve_counts_training_time_only():
     # epoch 3 (no validation): 40 x 1 s + its unlogged 10 at 1 s; epoch 4:
     # 20 x 2 s + 30 unlogged at 2 s
     assert points[2]['minutes'] == pytest.approx((105 + 50 + 100) / 60)
+
+
+def test_idle_speed_is_a_quantile_of_the_logged_times():
+    # logged times 1, 2, 0.5, 1, 2 -> 25th percentile 1.0, minimum 0.5
+    assert idle_seconds_per_iter(LOG) == pytest.approx(1.0)
+    assert idle_seconds_per_iter(LOG, 0.0) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match='no Epoch'):
+        idle_seconds_per_iter('nothing')
 
 
 def test_plot_and_probes(tmp_path):

@@ -34,6 +34,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='count minutes as iterations x this (the speed measured on an '
         'idle machine) instead of the logged times, for runs that shared '
         'the cores with other jobs')
+    parser.add_argument(
+        '--idle-speed', action='store_true',
+        help='like --seconds-per-iter, with each run\'s own 25th percentile '
+        'of logged seconds per iteration')
     parser.add_argument('--out', required=True, help='PNG file')
     parser.add_argument('--json', help='also write the points here')
     args = parser.parse_args(argv)
@@ -44,7 +48,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from probpose_ext.analysis.curves import (load_probes, plot_curves,
+    from probpose_ext.analysis.curves import (idle_seconds_per_iter,
+                                              load_probes, plot_curves,
                                               read_curve)
     args = parse_args(argv)
     curves = {}
@@ -56,10 +61,11 @@ def main(argv: Optional[List[str]] = None) -> int:
             return 2
         text = '\n'.join(Path(p).read_text() for p in logs)
         curves[label] = read_curve(text)
-        if args.seconds_per_iter:
+        speed = args.seconds_per_iter or (
+            idle_seconds_per_iter(text) if args.idle_speed else None)
+        if speed:
             for point in curves[label]:
-                point['minutes'] = point['iteration'] * \
-                    args.seconds_per_iter / 60
+                point['minutes'] = point['iteration'] * speed / 60
         last = curves[label][-1] if curves[label] else None
         print(f'{label}: {len(curves[label])} validations' + (
             f', last {args.metric} {last[args.metric]:.3f} after '
