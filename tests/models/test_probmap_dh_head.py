@@ -112,6 +112,34 @@ def test_loss_is_the_sum_of_both_oks_risks_and_the_branch_losses():
     assert grad[:K].abs().sum() > 0 and grad[K:].abs().sum() > 0
 
 
+def test_dense_loss_of_each_map_towards_its_own_labels():
+    from probpose_ext.ops import oks_target_map, sparsemax_loss
+    head = _head(dense_loss_weight=0.5, wide_loss_weight=0.7)
+    feats, samples = _feats(), _samples()
+    losses = head.loss(feats, samples)
+    logits_e, logits_w = head.split_maps(head.forward(feats)['logits'])
+    gt = _labels(samples)
+
+    def dense(logits, suffix):
+        target = oks_target_map(gt['keypoint_labels' + suffix].float(),
+                                gt['oks_variance' + suffix].float(),
+                                HEATMAP)
+        target = target / target.sum(dim=(-2, -1), keepdim=True)
+        per_kpt = sparsemax_loss((logits / 0.5).flatten(2),
+                                 target.flatten(2))
+        w = gt['keypoint_weights' + suffix].float()
+        return 0.5 * (per_kpt * w).sum() / w.sum()
+
+    torch.testing.assert_close(losses['loss_dense'], dense(logits_e, ''))
+    torch.testing.assert_close(losses['loss_dense_wide'],
+                               0.7 * dense(logits_w, '_wide'))
+    # each dense loss trains its own map group only
+    losses['loss_dense_wide'].backward()
+    grad = head.final_layer.weight.grad
+    assert grad[:K].abs().sum() == 0 and grad[K:].abs().sum() > 0
+    assert 'loss_dense' not in _head().loss(feats, samples)
+
+
 def test_wide_loss_trains_only_the_wide_channels():
     head = _head()
     head.loss(_feats(), _samples())['loss_kpt_wide'].backward()

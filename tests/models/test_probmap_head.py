@@ -205,10 +205,6 @@ def test_dense_loss_is_the_sparsemax_loss_towards_the_oks_target():
     torch.testing.assert_close(plain['loss_kpt'], losses['loss_kpt'])
     with pytest.raises(ValueError, match='dense_loss_weight'):
         _head(dense_loss_weight=-1.0)
-    with pytest.raises(ValueError, match='dense_loss_weight'):
-        build_head('ProbMapDHHead', dense_loss_weight=0.1,
-                   decoder=dict(type='ProbMapDH', input_size=INPUT,
-                                heatmap_size=HEATMAP))
 
 
 def test_presence_branch_is_detached_from_the_backbone():

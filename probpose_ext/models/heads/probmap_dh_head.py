@@ -39,8 +39,10 @@ class ProbMapDHHead(ProbMapHead):
     (``loss_kpt``, keypoints annotated and inside the input window) plus
     ``wide_loss_weight`` times the OKS risk of the wide maps against the
     wide labels (``loss_kpt_wide``, keypoints annotated and inside the wide
-    window); presence (w.r.t. the input window, the activation window) and
-    visibility as in ProbMapHead. Quality is regressed on the OKS of the
+    window); with ``dense_loss_weight`` > 0, ProbMapHead's sparsemax loss
+    of each map towards its own labels' OKS target map (``loss_dense`` and
+    ``wide_loss_weight`` times ``loss_dense_wide``); presence (w.r.t. the
+    input window, the activation window) and visibility as in ProbMapHead. Quality is regressed on the OKS of the
     *DH decision* (the map the rule picks, the prediction the head
     outputs), in expert heatmap pixels, for keypoints annotated inside the
     wide window (where the DH prediction can be right).
@@ -97,9 +99,6 @@ class ProbMapDHHead(ProbMapHead):
         if wide_loss_weight < 0:
             raise ValueError('wide_loss_weight must be >= 0, got '
                              f'{wide_loss_weight}')
-        if kwargs.get('dense_loss_weight', 0):
-            raise ValueError('ProbMapDHHead does not support '
-                             'dense_loss_weight yet (ProbMapHead does)')
         super().__init__(in_channels, out_channels, final_layer=final_layer,
                          decoder=decoder, **kwargs)
         self.wide_loss_weight = float(wide_loss_weight)
@@ -156,6 +155,15 @@ class ProbMapDHHead(ProbMapHead):
             loss_kpt_wide=self.wide_loss_weight * self.loss_module(
                 wide, gt['keypoint_labels_wide'].to(wide),
                 gt['oks_variance_wide'].to(wide), wide_weights))
+        if self.dense_loss_weight > 0:
+            logits, logits_wide = self.split_maps(out['logits'])
+            losses['loss_dense'] = self._dense_loss(
+                logits, gt_kpts, variance, gt['keypoint_weights'].to(expert))
+            losses['loss_dense_wide'] = self.wide_loss_weight * \
+                self._dense_loss(logits_wide,
+                                 gt['keypoint_labels_wide'].to(wide),
+                                 gt['oks_variance_wide'].to(wide),
+                                 wide_weights)
 
         losses.update(self._branch_losses(out, gt))
         with torch.no_grad():
