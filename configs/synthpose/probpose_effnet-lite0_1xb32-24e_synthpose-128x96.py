@@ -4,6 +4,11 @@
 # (sparsemax maps, OKS-risk loss, expected-OKS decoding, presence /
 # visibility / quality branches) on 64x48 maps, and crop augmentation so
 # that some keypoints fall outside the input (what presence learns from).
+# Beside the paper's OKS-risk loss, a sparsemax (Fenchel-Young) loss towards
+# the OKS target map (dense_loss_weight=30): from ImageNet init most ground
+# truth keypoints lie outside the maps' sparse support, where the OKS risk
+# has no gradient; the dense loss reaches them (SynthPose val AP at epoch 8:
+# 0.446 with it, 0.372 without; docs/zoo.md).
 _base_ = ['./td-hm_effnet-lite0_1xb32-24e_synthpose-128x96.py']
 
 codec = dict(
@@ -23,6 +28,7 @@ model = dict(
         deconv_kernel_sizes=(4, 4),
         temperature=0.5,
         loss=dict(type='OKSRiskLoss', alpha=0.05),
+        dense_loss_weight=30.0,
         decoder=codec),
     test_cfg=dict(credible_level=0.9))
 
