@@ -134,8 +134,9 @@ def publish(name: str,
 
     Writes ``checkpoints/<collection lower>/<name>.pth`` (the best
     checkpoint's ``state_dict`` and ``meta.dataset_meta`` only: weights-only
-    loadable, no optimiser state), copies the run's text log and
-    ``scalars.json`` next to it (``<name>/``) and adds or replaces the
+    loadable, no optimiser state), copies the run's text logs and
+    ``scalars.json`` next to it (``<name>/``, replacing the logs of any
+    earlier publication of ``name``) and adds or replaces the
     entry ``name`` of ``configs/<collection lower>/metafile.yml``.
 
     Args:
@@ -172,7 +173,9 @@ def publish(name: str,
     os.replace(tmp, weights)
 
     logs = osp.join(root, 'checkpoints', folder, name)
-    os.makedirs(logs, exist_ok=True)
+    # the logs of an earlier publication belong to other weights
+    shutil.rmtree(logs, ignore_errors=True)
+    os.makedirs(logs)
     runs = sorted(d for d in glob.glob(osp.join(work_dir, '2*'))
                   if osp.isdir(d))
     for run in runs:

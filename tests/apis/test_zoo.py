@@ -125,8 +125,13 @@ def test_publish_writes_weights_logs_and_the_metafile(tmp_path,
     listed = zoo_models()['synthpose-test']
     assert listed['Results'] == results
     assert listed['Metadata'] == {'Training minutes': 3.5}
-    # publishing again replaces the entry
+    # publishing another run replaces the entry and the earlier logs
+    other = tmp_path / 'other'
+    (other / '20261206_000000').mkdir(parents=True)
+    (other / '20261206_000000' / '20261206_000000.log').write_text('new\n')
+    torch.save(best, other / 'best_coco_AP_epoch_9.pth')
     publish('synthpose-test', f'configs/synthpose/{SYNTH_CFG.name}',
-            str(work), [])
+            str(other), [])
     assert zoo_models()['synthpose-test']['Results'] == []
+    assert sorted(p.name for p in logs.iterdir()) == ['20261206_000000.log']
     assert zoo_names() == ['synthpose-test']
