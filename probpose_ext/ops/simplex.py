@@ -328,7 +328,28 @@ def sparsemax_maps(logits: Tensor, temperature: float = 1.0) -> Tensor:
                      dim=-1).reshape(n, k, h, w)
 
 
-def sparsemax_loss(logits: Tensor, target: Tensor, dim: int = -1) -> Tensor:
+class _SparsemaxLoss(torch.autograd.Function):
+    """The sparsemax loss with its closed-form gradient ``p - q``, so the
+    backward pass does not go through sparsemax again."""
+
+    @staticmethod
+    def forward(ctx, z: Tensor, q: Tensor, p: Tensor, dim: int) -> Tensor:
+        diff = p - q
+        ctx.dim = dim
+        ctx.save_for_backward(diff)
+        return (z * diff).sum(dim) - 0.5 * (p * p).sum(dim) + \
+            0.5 * (q * q).sum(dim)
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):
+        diff, = ctx.saved_tensors
+        return grad_output.unsqueeze(ctx.dim) * diff, None, None, None
+
+
+def sparsemax_loss(logits: Tensor,
+                   target: Tensor,
+                   dim: int = -1,
+                   prob: Optional[Tensor] = None) -> Tensor:
     """The sparsemax loss: the Fenchel-Young loss of sparsemax.
 
     With ``p = sparsemax(z)`` and a target distribution ``q`` on the
@@ -344,7 +365,8 @@ def sparsemax_loss(logits: Tensor, target: Tensor, dim: int = -1) -> Tensor:
     reaches only the logits of the support of ``p``, this one pushes up the
     logits of every pixel the target puts mass on, inside the support or
     not. The value is invariant to adding a constant to ``z`` along
-    ``dim``.
+    ``dim``. The gradient is applied in closed form (first order only: no
+    gradient flows to ``target`` or ``prob``).
 
     Args:
         logits (Tensor): Logits ``z`` of any shape, floating; any
@@ -352,16 +374,21 @@ def sparsemax_loss(logits: Tensor, target: Tensor, dim: int = -1) -> Tensor:
         target (Tensor): ``q``, same shape, non-negative, summing to 1 along
             ``dim``.
         dim (int): The normalised dimension. Defaults to -1.
+        prob (Tensor, optional): ``sparsemax(logits, dim)`` when the caller
+            has it already (a model's forward pass), to save computing it
+            again; same shape. Defaults to None (computed here).
 
     Returns:
         Tensor: The loss, ``logits``'s shape without ``dim``; float32 for
         float16 / bfloat16 inputs.
     """
-    if target.shape != logits.shape:
-        raise ValueError('target must have the shape of logits, got '
-                         f'{tuple(target.shape)} and {tuple(logits.shape)}')
+    for name, other in (('target', target), ('prob', prob)):
+        if other is not None and other.shape != logits.shape:
+            raise ValueError(f'{name} must have the shape of logits, got '
+                             f'{tuple(other.shape)} and '
+                             f'{tuple(logits.shape)}')
     z = upcast(logits)
-    q = target.to(z.dtype)
-    p = sparsemax(z, dim)
-    return (z * (p - q)).sum(dim) - 0.5 * (p * p).sum(dim) + \
-        0.5 * (q * q).sum(dim)
+    with torch.no_grad():
+        p = sparsemax(z.detach(), dim) if prob is None else prob.detach()
+    return _SparsemaxLoss.apply(z, target.detach().to(z.dtype),
+                                p.to(z.dtype), dim)

@@ -377,3 +377,11 @@ def test_sparsemax_loss_against_brute_force_and_its_gradient():
     assert (logits.grad == 0).all()
     with pytest.raises(ValueError, match='shape'):
         sparsemax_loss(z, q[:, :5])
+    # maps the caller already has give the same value and gradient
+    zp = z.clone().requires_grad_()
+    given = sparsemax_loss(zp, q, prob=sparsemax(z))
+    torch.testing.assert_close(given, loss)
+    given.sum().backward()
+    torch.testing.assert_close(zp.grad, p - q)
+    with pytest.raises(ValueError, match='prob must have the shape'):
+        sparsemax_loss(z, q, prob=p[:, :5])

@@ -158,9 +158,10 @@ class ProbMapDHHead(ProbMapHead):
         if self.dense_loss_weight > 0:
             logits, logits_wide = self.split_maps(out['logits'])
             losses['loss_dense'] = self._dense_loss(
-                logits, gt_kpts, variance, gt['keypoint_weights'].to(expert))
+                logits, expert, gt_kpts, variance,
+                gt['keypoint_weights'].to(expert))
             losses['loss_dense_wide'] = self.wide_loss_weight * \
-                self._dense_loss(logits_wide,
+                self._dense_loss(logits_wide, wide,
                                  gt['keypoint_labels_wide'].to(wide),
                                  gt['oks_variance_wide'].to(wide),
                                  wide_weights)

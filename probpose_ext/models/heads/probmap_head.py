@@ -263,7 +263,7 @@ class ProbMapHead(HeatmapHead):
             loss_kpt=self.loss_module(prob, gt_kpts, variance, map_weights))
         if self.dense_loss_weight > 0:
             losses['loss_dense'] = self._dense_loss(
-                out['logits'], gt_kpts, variance, map_weights)
+                out['logits'], prob, gt_kpts, variance, map_weights)
 
         losses.update(self._branch_losses(out, gt))
         with torch.no_grad():
@@ -275,11 +275,12 @@ class ProbMapHead(HeatmapHead):
                                  variance, map_weights))
         return losses
 
-    def _dense_loss(self, logits: Tensor, gt_kpts: Tensor, variance: Tensor,
-                    weights: Tensor) -> Tensor:
+    def _dense_loss(self, logits: Tensor, prob: Tensor, gt_kpts: Tensor,
+                    variance: Tensor, weights: Tensor) -> Tensor:
         """Weighted mean over keypoints of the sparsemax loss of
         ``logits / temperature`` towards the OKS target map of the ground
-        truth, normalised to sum to 1 (B, K, H, W logits; heatmap pixels)."""
+        truth, normalised to sum to 1 (B, K, H, W logits and their maps
+        ``prob`` from :meth:`forward`, reused; heatmap pixels)."""
         b, k, h, w = logits.shape
         with torch.no_grad():
             target = oks_target_map(gt_kpts.float(), variance.float(),
@@ -288,7 +289,8 @@ class ProbMapHead(HeatmapHead):
                                          keepdim=True).clamp_min(1e-12)
         loss = sparsemax_loss(
             logits.float().reshape(b, k, h * w) / self.temperature,
-            target.reshape(b, k, h * w))
+            target.reshape(b, k, h * w),
+            prob=prob.reshape(b, k, h * w))
         return self.dense_loss_weight * _weighted_mean(loss, weights.float())
 
     def _quality_losses(self, quality_logits: Tensor, pred_kpts: Tensor,
