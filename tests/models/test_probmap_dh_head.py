@@ -140,6 +140,25 @@ def test_dense_loss_of_each_map_towards_its_own_labels():
     assert 'loss_dense' not in _head().loss(feats, samples)
 
 
+def test_dense_target_sigma_is_scaled_to_the_wide_maps_pixels():
+    from probpose_ext.ops import oks_target_map, sparsemax_loss
+    head = _head(dense_loss_weight=1.0, wide_loss_weight=1.0,
+                 dense_target_sigma=2.0)
+    feats, samples = _feats(), _samples()
+    losses = head.loss(feats, samples)
+    _, logits_w = head.split_maps(head.forward(feats)['logits'])
+    gt = _labels(samples)
+    # the wide map's pixels are wide_factor times coarser
+    sigma = 2.0 / head.decoder.wide_factor
+    target = oks_target_map(gt['keypoint_labels_wide'].float(),
+                            sigma**2, HEATMAP)
+    target = target / target.sum(dim=(-2, -1), keepdim=True)
+    per_kpt = sparsemax_loss((logits_w / 0.5).flatten(2), target.flatten(2))
+    w = gt['keypoint_weights_wide'].float()
+    torch.testing.assert_close(losses['loss_dense_wide'],
+                               (per_kpt * w).sum() / w.sum())
+
+
 def test_wide_loss_trains_only_the_wide_channels():
     head = _head()
     head.loss(_feats(), _samples())['loss_kpt_wide'].backward()

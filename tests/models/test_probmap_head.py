@@ -207,6 +207,41 @@ def test_dense_loss_is_the_sparsemax_loss_towards_the_oks_target():
         _head(dense_loss_weight=-1.0)
 
 
+def _gaussian_target(keypoints, sigma, size):
+    """Normalised isotropic Gaussians on the pixel grid, pixel by pixel."""
+    w, h = size
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
+    out = np.zeros(keypoints.shape[:2] + (h, w))
+    for n in range(keypoints.shape[0]):
+        for k in range(keypoints.shape[1]):
+            x, y = keypoints[n, k]
+            g = np.exp(-((xs - x)**2 + (ys - y)**2) / (2 * sigma**2))
+            out[n, k] = g / g.sum()
+    return torch.as_tensor(out, dtype=torch.float32)
+
+
+def test_dense_target_sigma_replaces_the_oks_kernel_by_a_gaussian():
+    from probpose_ext.ops import sparsemax_loss
+    head = _head(dense_loss_weight=2.0, dense_target_sigma=1.5)
+    samples = _samples()
+    losses = head.loss(_feats(), samples)
+    out = head.forward(_feats())
+    gt = head._gather_labels(samples)
+    target = _gaussian_target(gt['keypoint_labels'].double().numpy(), 1.5,
+                              HEATMAP)
+    per_kpt = sparsemax_loss((out['logits'] / head.temperature).flatten(2),
+                             target.flatten(2))
+    weights = gt['keypoint_weights'].float()
+    want = 2.0 * (per_kpt * weights).sum() / weights.sum()
+    torch.testing.assert_close(losses['loss_dense'], want)
+    # a different target than the (wider) OKS kernel's
+    oks = _head(dense_loss_weight=2.0).loss(_feats(), samples)
+    assert not torch.allclose(oks['loss_dense'], losses['loss_dense'])
+    for bad in (0.0, -1.0):
+        with pytest.raises(ValueError, match='dense_target_sigma'):
+            _head(dense_loss_weight=1.0, dense_target_sigma=bad)
+
+
 def test_presence_branch_is_detached_from_the_backbone():
     head = _head()
     x = torch.randn(2, 8, 8, 6, requires_grad=True)

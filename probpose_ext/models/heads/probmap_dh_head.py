@@ -164,7 +164,7 @@ class ProbMapDHHead(ProbMapHead):
                 self._dense_loss(logits_wide, wide,
                                  gt['keypoint_labels_wide'].to(wide),
                                  gt['oks_variance_wide'].to(wide),
-                                 wide_weights)
+                                 wide_weights, self.decoder.wide_factor)
 
         losses.update(self._branch_losses(out, gt))
         with torch.no_grad():
