@@ -65,8 +65,10 @@ __all__ = [
     'write_calibrated_config', 'run_calibration', 'DEFAULT_LEVELS'
 ]
 
-#: Metrics :func:`fit_calibration` can minimise (see ``ops.miscalibration``).
-METRICS = ('mace', 'ks')
+#: Objectives :func:`fit_calibration` can minimise (see
+#: ``ops.fit_temperature``): the MACE or KS distance of the rank masses from
+#: uniform, or the coverage error ``|c(level) - level|`` of one level.
+METRICS = ('mace', 'ks', 'coverage')
 
 #: File names written by :func:`run_calibration` (``prefix`` prepended).
 OUTPUT_FILES = dict(json='calibration.json', md='calibration.md',
@@ -471,6 +473,7 @@ def presence_report(data: CalibrationData, bins: int = 10) -> Dict:
 
 def fit_calibration(data: CalibrationData,
                     metric: str = 'mace',
+                    level: float = 0.9,
                     levels: Sequence[float] = DEFAULT_LEVELS,
                     bins: int = 10,
                     seed: int = 0,
@@ -488,8 +491,11 @@ def fit_calibration(data: CalibrationData,
 
     Args:
         data (CalibrationData): Collected arrays of the held-out split.
-        metric (str): ``'mace'`` (mean absolute CDF error) or ``'ks'``.
-            Default: ``'mace'``.
+        metric (str): ``'mace'`` (mean absolute CDF error), ``'ks'``, or
+            ``'coverage'`` (the ``level`` credible regions cover ``level``
+            of the keypoints). Default: ``'mace'``.
+        level (float): Credible level of the ``'coverage'`` objective.
+            Default: 0.9.
         levels (Sequence[float]): Credible levels reported. Default:
             ``(0.5, 0.8, 0.9, 0.95)``.
         bins (int): Presence reliability bins. Default: 10.
@@ -522,13 +528,14 @@ def fit_calibration(data: CalibrationData,
     fit = fit_temperature(
         logits, data.gt_xy.to(logits.device),
         data.map_valid.to(logits.device), temperatures=grid, metric=metric,
-        initial_temperature=initial, tol=tol,
+        level=level, initial_temperature=initial, tol=tol,
         generator=_generator(seed, logits.device), chunk_size=chunk_size)
     temperature = float(fit['temperature'])
     common = dict(levels=levels, seed=seed, device=device,
                   chunk_size=chunk_size)
     return dict(
         temperature=temperature, initial_temperature=initial, metric=metric,
+        level=float(level),
         fit=dict(grid=_floats(fit['grid']), scores=_floats(fit['grid_scores']),
                  evaluations=int(fit['evaluations']), before=fit['before'],
                  after=fit['after']),
@@ -794,6 +801,11 @@ def _write_json(obj, path: str) -> None:
         json.dump(to_jsonable(obj), f, indent=2, allow_nan=False)
 
 
+def _objective_name(metric: str, level: float) -> str:
+    return f'coverage of the {level:g} regions' if metric == 'coverage' \
+        else metric
+
+
 def run_calibration(config: PathLike,
                     checkpoint: PathLike,
                     work_dir: PathLike,
@@ -801,6 +813,7 @@ def run_calibration(config: PathLike,
                     data_prefix: Optional[PathLike] = None,
                     levels: Sequence[float] = DEFAULT_LEVELS,
                     metric: str = 'mace',
+                    level: float = 0.9,
                     bins: int = 10,
                     seed: int = 0,
                     eval_only: bool = False,
@@ -834,7 +847,10 @@ def run_calibration(config: PathLike,
             :func:`collect_calibration_data`.
         levels (Sequence[float]): Credible levels. Default: 0.5, 0.8, 0.9,
             0.95.
-        metric (str): Fit objective, ``'mace'`` or ``'ks'``.
+        metric (str): Fit objective, ``'mace'``, ``'ks'`` or
+            ``'coverage'`` (see :func:`fit_calibration`).
+        level (float): Credible level of the ``'coverage'`` objective.
+            Default: 0.9.
         bins (int): Presence reliability bins. Default: 10.
         seed (int): Seed of the rank masses' tie shares. Default: 0.
         eval_only (bool): Evaluate without fitting. Default: False.
@@ -886,13 +902,15 @@ def run_calibration(config: PathLike,
         result = dict(reports=reports, presence=presence)
         title = 'Calibration (evaluation, no fit)'
     else:
-        result = fit_calibration(data, metric=metric, levels=levels,
-                                 bins=bins, seed=seed, device=device)
+        result = fit_calibration(data, metric=metric, level=level,
+                                 levels=levels, bins=bins, seed=seed,
+                                 device=device)
         reports = {'before': result['before'], 'after': result['after']}
         presence = result['presence']
         title = (f"Calibration: test temperature "
                  f"{result['initial_temperature']:.4g} -> "
-                 f"{result['temperature']:.4g} (fitted on {metric})")
+                 f"{result['temperature']:.4g} (fitted on "
+                 f"{_objective_name(metric, level)})")
     result['inputs'] = inputs
 
     os.makedirs(work_dir, exist_ok=True)
@@ -912,12 +930,13 @@ def run_calibration(config: PathLike,
         if not eval_only:
             stem = osp.splitext(osp.basename(config))[0]
             cfg_name = f'{stem}_calibrated.py'
-            mis = {k: result[k]['miscalibration'][metric]
-                   for k in ('before', 'after')}
+            key = 'coverage' if metric == 'coverage' else metric
+            mis = {k: result['fit'][k][key] for k in ('before', 'after')}
             comment = (f'Fitted on {inputs["ann_file"] or "the config split"}'
                        f' ({data.logits.shape[0]} instances, no flip test):\n'
                        f'T {result["initial_temperature"]:.4g} -> '
-                       f'{result["temperature"]:.4g}, {metric} '
+                       f'{result["temperature"]:.4g}, '
+                       f'{_objective_name(metric, level)} '
                        f'{mis["before"]:.4f} -> {mis["after"]:.4f}.')
             if cfg_options:
                 comment += ('\nCalibrated with --cfg-options '

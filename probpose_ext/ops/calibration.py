@@ -62,6 +62,8 @@ TIE_MODES = ('random', 'mid', 'exclude')
 
 #: Inverse golden ratio, the shrink factor of the golden-section search.
 _INV_PHI = (math.sqrt(5.0) - 1.0) / 2.0
+#: objectives of :func:`fit_temperature`
+FIT_METRICS = ('mace', 'ks', 'coverage')
 
 
 def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -336,6 +338,18 @@ def _distances(values: Tensor) -> Tuple[float, float]:
     return float(ks), float(mace)
 
 
+def _in_credible_region(prob: Tensor, index: Tensor, level: float) -> Tensor:
+    """Whether pixel ``index`` (M, ) of each map row (M, P) lies in the
+    row's ``level`` credible region: it has positive probability and the
+    mass of the pixels ordered before it (greater probability, or equal
+    probability and a lower index) is below ``level``."""
+    p_gt = prob.gather(-1, index[:, None])
+    pixels = torch.arange(prob.size(-1), device=prob.device)
+    before = (prob > p_gt) | ((prob == p_gt) & (pixels < index[:, None]))
+    mass_before = (prob * before).sum(-1)
+    return (p_gt[:, 0] > 0) & (mass_before < level)
+
+
 def fit_temperature(logits: Tensor,
                     gt_xy: Tensor,
                     valid: Optional[Tensor] = None,
@@ -344,6 +358,7 @@ def fit_temperature(logits: Tensor,
                     bounds: Tuple[float, float] = (0.05, 20.0),
                     num_grid: int = 25,
                     metric: str = 'mace',
+                    level: float = 0.9,
                     tol: float = 1e-3,
                     max_iter: int = 60,
                     initial_temperature: float = 1.0,
@@ -368,7 +383,13 @@ def fit_temperature(logits: Tensor,
     ``chunk_size`` maps if given); there is no Python loop over maps. The
     tie shares ``u`` are drawn once (as in :func:`rank_mass`) and reused at
     every temperature, so ``f`` is deterministic. The mean absolute CDF
-    error (default) is a smoother objective than the KS distance.
+    error (default) is a smoother objective than the KS distance. The
+    ``'coverage'`` objective ``|c(level) - level|`` asks only that the
+    ``level`` credible regions (:mod:`probpose_ext.ops.credible`: the
+    shortest prefix of the pixels by decreasing probability, ties by the
+    lower index, whose mass reaches ``level``) cover that share ``c`` of the
+    GT keypoints, for maps whose shape one temperature cannot calibrate at
+    every level at once.
 
     Args:
         logits (Tensor): Logits before any temperature, shape
@@ -382,7 +403,10 @@ def fit_temperature(logits: Tensor,
         bounds (tuple[float, float]): ``(T_min, T_max)`` of the default
             grid, ``0 < T_min < T_max``. Default: ``(0.05, 20.0)``.
         num_grid (int): Size of the default grid, at least 3. Default: 25.
-        metric (str): ``'mace'`` or ``'ks'``. Default: ``'mace'``.
+        metric (str): ``'mace'``, ``'ks'`` or ``'coverage'``. Default:
+            ``'mace'``.
+        level (float): Credible level of the ``'coverage'`` objective, in
+            (0, 1). Default: 0.9.
         tol (float): Final bracket width in ``log T``. Default: 1e-3.
         max_iter (int): Maximum golden-section steps. Default: 60.
         initial_temperature (float): Temperature of the "before" report,
@@ -400,7 +424,7 @@ def fit_temperature(logits: Tensor,
         ``initial_temperature`` and at ``T``; ``'grid'`` and
         ``'grid_scores'``, float64 tensors of shape (G,), the grid and
         ``f`` on it; ``'evaluations'`` (int), the number of evaluations of
-        ``f``.
+        ``f``. The reports also hold ``'coverage'``, ``c(level)``.
 
     Raises:
         ValueError: If no GT keypoint is valid, or on invalid options.
@@ -409,8 +433,11 @@ def fit_temperature(logits: Tensor,
         N: number of instances; K: keypoints per instance; H, W: map
         height and width; G: grid size.
     """
-    if metric not in ('mace', 'ks'):
-        raise ValueError(f"metric must be 'mace' or 'ks', got {metric!r}")
+    if metric not in FIT_METRICS:
+        raise ValueError(f'metric must be one of {FIT_METRICS}, got '
+                         f'{metric!r}')
+    if not 0 < level < 1:
+        raise ValueError(f'level must be in (0, 1), got {level}')
     check_maps(logits, 'logits', floating=True)
     num, num_kpt, height, width = logits.shape
     if tuple(gt_xy.shape) != (num, num_kpt, 2):
@@ -449,22 +476,31 @@ def fit_temperature(logits: Tensor,
     index, share = index.reshape(-1)[keep], share.reshape(-1)[keep]
     step = rows.size(0) if chunk_size is None else max(int(chunk_size), 1)
 
-    def masses_at(temperature: float) -> Tensor:
-        parts = []
+    def evaluate(temperature: float) -> Tuple[Tensor, Tensor]:
+        """Rank masses and level-region membership of the valid GT."""
+        masses, inside = [], []
         for start in range(0, rows.size(0), step):
             stop = start + step
             prob = sparsemax(rows[start:stop] / temperature, dim=-1)
-            parts.append(
+            masses.append(
                 _rank_mass_rows(prob, index[start:stop], share[start:stop]))
-        return torch.cat(parts)
+            inside.append(_in_credible_region(prob, index[start:stop], level))
+        return torch.cat(masses), torch.cat(inside)
 
     cache: Dict[float, float] = {}
 
+    def report(t: float) -> Dict[str, float]:
+        masses, inside = evaluate(t)
+        values = _valid_masses(masses, None)
+        ks, mace = _distances(values)
+        return {'ks': ks, 'mace': mace, 'count': int(values.numel()),
+                'coverage': float(inside.double().mean())}
+
     def objective(log_t: float) -> float:
         if log_t not in cache:
-            values = _valid_masses(masses_at(math.exp(log_t)), None)
-            ks, mace = _distances(values)
-            cache[log_t] = mace if metric == 'mace' else ks
+            rep = report(math.exp(log_t))
+            cache[log_t] = abs(rep['coverage'] - level) \
+                if metric == 'coverage' else rep[metric]
         return cache[log_t]
 
     with torch.no_grad():
@@ -487,12 +523,6 @@ def fit_temperature(logits: Tensor,
                 d = low + _INV_PHI * (high - low)
         best_log_t = min(cache, key=lambda v: (cache[v], abs(v)))
         temperature = math.exp(best_log_t)
-
-        def report(t: float) -> Dict[str, float]:
-            values = _valid_masses(masses_at(t), None)
-            ks, mace = _distances(values)
-            return {'ks': ks, 'mace': mace, 'count': int(values.numel())}
-
         return {
             'temperature': temperature,
             'before': report(float(initial_temperature)),

@@ -155,6 +155,24 @@ def test_reported_numbers_equal_brute_force(data):
         small.in_window[used].mean().item())
 
 
+def test_coverage_fit_meets_its_level_in_the_reported_coverage(data):
+    # the fit's objective and the report's explicit credible regions agree
+    fit = fit_calibration(data, metric='coverage', level=0.8,
+                          levels=(0.5, 0.8))
+    assert fit['metric'] == 'coverage' and fit['level'] == 0.8
+    cov = dict(zip(fit['after']['coverage']['levels'],
+                   fit['after']['coverage']['coverage']))
+    count = fit['after']['coverage']['count']
+    assert fit['fit']['after']['coverage'] == pytest.approx(cov[0.8],
+                                                            abs=1e-9)
+    assert abs(cov[0.8] - 0.8) <= 2.0 / count
+    before = dict(zip(fit['before']['coverage']['levels'],
+                      fit['before']['coverage']['coverage']))
+    assert abs(cov[0.8] - 0.8) <= abs(before[0.8] - 0.8)
+    with pytest.raises(ValueError, match='level'):
+        fit_calibration(data, metric='coverage', level=0.0)
+
+
 def test_calibrated_presence_has_small_ece():
     data = _synthetic(400, k=17, h=4, w=4, seed=3)
     report = presence_report(data)

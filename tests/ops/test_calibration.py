@@ -336,3 +336,44 @@ def test_fit_temperature_masked_logits():
     assert out['after']['count'] == 399
     assert math.isfinite(out['temperature'])
     assert out['temperature'] == pytest.approx(1.0, rel=0.25)
+
+
+def _brute_coverage(logits, gt, temperature, level):
+    """Share of GT pixels inside the ``level`` credible region, building
+    each region explicitly: pixels by decreasing probability until the mass
+    reaches ``level`` (maps without ties at the GT's boundary)."""
+    prob = _sparsemax_maps(logits, temperature).numpy()
+    n, k, h, w = prob.shape
+    inside = []
+    for i in range(n):
+        for j in range(k):
+            x, y = (int(round(v)) for v in gt[i, j].tolist())
+            flat = prob[i, j].reshape(-1)
+            order = np.argsort(-flat, kind='stable')
+            need = np.searchsorted(np.cumsum(flat[order]), level) + 1
+            region = set(order[:need].tolist())
+            inside.append(y * w + x in region)
+    return float(np.mean(inside))
+
+
+def test_fit_temperature_coverage_objective_against_explicit_regions():
+    # maps made too sharp: the 90% regions of T = 1 cover too little
+    logits = _synthetic_logits(300, 2, 10, 10, seed=3)
+    gt = _draw_gt(_sparsemax_maps(logits, 3.0), seed=4)
+    out = fit_temperature(logits, gt, generator=_gen(0), metric='coverage',
+                          level=0.9, tol=1e-3)
+    t = out['temperature']
+    assert _brute_coverage(logits, gt, 1.0, 0.9) < 0.8
+    got = _brute_coverage(logits, gt, t, 0.9)
+    # the fit covers 90% within the resolution of 600 keypoints, and no
+    # temperature of a dense brute-force sweep does better
+    sweep = [abs(_brute_coverage(logits, gt, s, 0.9) - 0.9)
+             for s in np.geomspace(0.5, 8.0, 41)]
+    assert abs(got - 0.9) <= min(sweep) + 1.0 / 600
+    assert abs(got - 0.9) < 0.01
+    assert out['after']['coverage'] == pytest.approx(got, abs=1.0 / 600)
+    # at the level's temperature the distribution need not be uniform,
+    # but the level's own CDF point is what is asked for
+    assert out['before']['coverage'] < out['after']['coverage']
+    with pytest.raises(ValueError, match='level'):
+        fit_temperature(logits, gt, metric='coverage', level=1.0)

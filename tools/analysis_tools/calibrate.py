@@ -6,7 +6,8 @@ Fit (on a held-out split, NOT the test split):
     python tools/analysis_tools/calibrate.py CONFIG CHECKPOINT \\
         --ann-file data/heldout/annotations/person_keypoints_val.json \\
         [--data-prefix data/heldout/val/] [--work-dir DIR] \\
-        [--levels 0.5 0.8 0.9 0.95] [--metric mace|ks] [--bins 10] \\
+        [--levels 0.5 0.8 0.9 0.95] [--metric mace|ks|coverage]
+        [--level 0.9] [--bins 10] \\
         [--seed 0] [--split test|val] [--device cpu] [--save-data] \\
         [--cfg-options k=v ...]
 
@@ -69,8 +70,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         default=list(DEFAULT_LEVELS),
                         help='credible levels (default 0.5 0.8 0.9 0.95)')
     parser.add_argument('--metric', default='mace', choices=METRICS,
-                        help='miscalibration minimised by the fit: mean '
-                        'absolute CDF error (default) or Kolmogorov-Smirnov')
+                        help='what the fit minimises: the mean absolute CDF '
+                        'error (default) or Kolmogorov-Smirnov distance of '
+                        'the GT rank masses, or the coverage error of the '
+                        '--level credible regions')
+    parser.add_argument('--level', type=float, default=0.9,
+                        help='credible level of --metric coverage (default '
+                        '0.9)')
     parser.add_argument('--bins', type=int, default=10,
                         help='presence reliability bins (default 10)')
     parser.add_argument('--seed', type=int, default=0,
@@ -137,7 +143,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
         result = run_calibration(
             args.config, args.checkpoint, work_dir, ann_file=args.ann_file,
             data_prefix=args.data_prefix, levels=args.levels,
-            metric=args.metric, bins=args.bins, seed=args.seed,
+            metric=args.metric, level=args.level, bins=args.bins, seed=args.seed,
             eval_only=args.eval_only, temperatures=temperatures,
             split=args.split, device=args.device,
             cfg_options=args.cfg_options, save_data=args.save_data,
