@@ -8,7 +8,9 @@ location and the keypoint's OKS variance. Decoding is expected-OKS decoding
 (DESIGN.md 4.4): ``E[OKS] = P * G_k`` (exact separable convolution with the
 keypoint's peak-1 Gaussian OKS kernel), arg-max, one Newton step per axis,
 and the UDP mapping back to input pixels, vectorised over batch and
-keypoints.
+keypoints. ``decision='coco_ap'`` decides with the narrower kernel matched
+to AP's OKS thresholds (:func:`~probpose_ext.ops.ap_kernel_variance_ratio`)
+and still scores the decision by its expected OKS.
 """
 from typing import List, Optional, Sequence, Tuple, Union
 
@@ -20,10 +22,12 @@ from torch import Tensor
 
 from ..utils.metainfo import load_metainfo
 from ..ops.double_map import heatmap_affine, heatmap_to_input, wide_variance
-from ..ops.oks import (decode_expected_oks, oks_variance_authors,
+from ..ops.oks import (ap_kernel_variance_ratio, decode_expected_oks,
+                       expected_oks_at, oks_variance_authors,
                        oks_variance_instance, oks_variance_nominal)
 
 KERNELS = ('instance', 'authors')
+DECISIONS = ('expected_oks', 'coco_ap')
 
 
 def _load_sigmas(sigmas: Optional[Sequence[float]],
@@ -73,6 +77,15 @@ class ProbMap(BaseKeypointCodec):
         padding (float): Activation-window padding of the top-down crop
             (bbox = window / padding), used for the nominal instance.
             Defaults to 1.25.
+        decision (str): ``'expected_oks'`` (default, the paper's): the
+            location maximising the expected OKS under the map.
+            ``'coco_ap'``: the location maximising the expected share of
+            COCO AP's OKS thresholds (0.5:0.95) passed, with the Gaussian
+            kernel of matched second moment, 0.232 times the OKS variance
+            (:func:`~probpose_ext.ops.ap_kernel_variance_ratio`); the
+            expected OKS kernel also counts thresholds below 0.5, which AP
+            does not, and so favours the centre of the mass over the mode.
+            Both report the decision's expected OKS as its score.
         sigmas (Sequence[float], optional): Per-keypoint OKS sigmas. By
             default read from ``metainfo``.
         metainfo (dict, optional): MMPose dataset metainfo spec to read the
@@ -99,12 +112,17 @@ class ProbMap(BaseKeypointCodec):
                  heatmap_size: Tuple[int, int],
                  kernel: str = 'instance',
                  padding: float = 1.25,
+                 decision: str = 'expected_oks',
                  sigmas: Optional[Sequence[float]] = None,
                  metainfo: Optional[dict] = None) -> None:
         super().__init__()
         if kernel not in KERNELS:
             raise ValueError(f'kernel must be one of {KERNELS}, got '
                              f'{kernel!r}')
+        if decision not in DECISIONS:
+            raise ValueError(f'decision must be one of {DECISIONS}, got '
+                             f'{decision!r}')
+        self.decision = decision
         for name, size in (('input_size', input_size),
                            ('heatmap_size', heatmap_size)):
             if len(size) != 2 or min(size) < 2:
@@ -212,6 +230,25 @@ class ProbMap(BaseKeypointCodec):
         return oks_variance_nominal(self.sigmas, self.heatmap_size,
                                     self.padding)
 
+    def decision_variance(self) -> Tensor:
+        """The variances (K, ) of the decision kernel (heatmap pixels^2):
+        :meth:`decode_variance`, times the AP ratio for ``'coco_ap'``."""
+        variance = self.decode_variance()
+        if self.decision == 'coco_ap':
+            variance = variance * ap_kernel_variance_ratio()
+        return variance
+
+    def decide(self, prob: Tensor, factor: float = 1.0
+               ) -> Tuple[Tensor, Tensor]:
+        """The decision of maps (B, K, H, W) in their own pixels, and its
+        expected OKS (B, K); ``factor`` as in :meth:`decode_window`."""
+        variance = wide_variance(self.decode_variance().to(prob), factor)
+        if self.decision == 'expected_oks':
+            return decode_expected_oks(prob, variance)
+        keypoints, _ = decode_expected_oks(
+            prob, wide_variance(self.decision_variance().to(prob), factor))
+        return keypoints, expected_oks_at(prob, keypoints, variance)
+
     def check_finite(self, prob: Tensor) -> None:
         """Raise a ValueError if the maps contain NaN or Inf.
 
@@ -226,7 +263,8 @@ class ProbMap(BaseKeypointCodec):
 
     def decode_window(self, prob: Tensor, factor: float = 1.0,
                       check_finite: bool = True) -> Tuple[Tensor, Tensor]:
-        """Expected-OKS decoding of maps over a window into input pixels.
+        """Decoding (:meth:`decide`) of maps over a window into input
+        pixels.
 
         Args:
             prob (Tensor): Probability maps (B, K, H, W), floating.
@@ -244,8 +282,7 @@ class ProbMap(BaseKeypointCodec):
         """
         if check_finite:
             self.check_finite(prob)
-        variance = wide_variance(self.decode_variance().to(prob), factor)
-        keypoints, scores = decode_expected_oks(prob, variance)
+        keypoints, scores = self.decide(prob, factor)
         return heatmap_to_input(keypoints, self.input_size,
                                 self.heatmap_size, factor), scores
 

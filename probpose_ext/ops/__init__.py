@@ -12,7 +12,8 @@ from .crop_transform import (covariance_ellipse, crop_to_image_affine,
 from .double_map import (choose_double_map, heatmap_to_input, input_to_heatmap,
                          wide_window)
 from .ex_oks import ex_oks, ex_oks_matrix
-from .oks import (decode_expected_oks, expected_oks_map, oks,
+from .oks import (COCO_OKS_THRESHOLDS, ap_kernel_variance_ratio,
+                  decode_expected_oks, expected_oks_at, expected_oks_map, oks,
                   oks_variance_authors, oks_variance_instance,
                   oks_variance_nominal)
 from .oks_risk import oks_risk, oks_risk_loss, oks_target_map, sobel_energy
@@ -27,6 +28,7 @@ __all__ = [
     'oks_variance_instance',
     'oks_variance_nominal',
     'oks_variance_authors', 'expected_oks_map', 'decode_expected_oks',
+    'expected_oks_at', 'ap_kernel_variance_ratio', 'COCO_OKS_THRESHOLDS',
     'oks_target_map', 'oks_risk', 'sobel_energy', 'oks_risk_loss', 'ex_oks',
     'ex_oks_matrix', 'activation_window', 'pad_to_contain',
     'sq_distance_to_window_boundary', 'keypoint_domains', 'rank_mass',

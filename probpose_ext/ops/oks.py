@@ -306,6 +306,86 @@ def expected_oks_map(prob: Tensor, variance: ArrayLike) -> Tensor:
     return torch.matmul(torch.matmul(gy, prob), gx)
 
 
+#: The OKS thresholds of COCO's keypoint AP, 0.50:0.05:0.95.
+COCO_OKS_THRESHOLDS = tuple(round(0.5 + 0.05 * i, 2) for i in range(10))
+
+
+def ap_kernel_variance_ratio(
+        thresholds: Sequence[float] = COCO_OKS_THRESHOLDS) -> float:
+    """Variance ratio ``s^2 / v`` of the Gaussian decision kernel matched to
+    AP's OKS thresholds.
+
+    A keypoint at distance ``d`` from the ground truth passes threshold
+    ``t`` iff ``exp(-d^2 / (2 v)) > t``, i.e. ``d^2 < r_t^2 = -2 v ln t``.
+    The location maximising the expected share of the thresholds passed
+    maximises ``sum_y P(y) K(x - y)`` with ``K = mean_t 1{|d| < r_t}``, a
+    mixture of discs. Expected-OKS decoding uses ``K = exp(-d^2 / (2 v))``
+    instead, which is the same mixture over *all* ``t`` in (0, 1) and so
+    weighs large radii (low thresholds) that AP (``t >= 0.5``) does not
+    count. Matching the second moment of ``K`` as a 2D density (a disc of
+    radius ``r`` has ``E|d|^2 = r^2 / 2`` and weight ``pi r^2``) to an
+    isotropic Gaussian of per-axis variance ``s^2`` (``E|d|^2 = 2 s^2``)
+    gives
+
+        s^2 / v = sum_t (ln t)^2 / (2 sum_t (-ln t)),
+
+    0.232 for COCO's thresholds. It is the ratio only: the instance-level AP
+    thresholds the mean OKS of all keypoints, which this per-keypoint
+    decision does not model.
+
+    Args:
+        thresholds (Sequence[float]): OKS thresholds in (0, 1). Defaults to
+            COCO's.
+
+    Returns:
+        float: ``s^2 / v`` in (0, inf).
+    """
+    t = np.asarray(thresholds, dtype=np.float64).reshape(-1)
+    if t.size == 0 or not ((t > 0) & (t < 1)).all():
+        raise ValueError(f'thresholds must be in (0, 1), got {thresholds}')
+    log_t = np.log(t)
+    return float((log_t**2).sum() / (2 * (-log_t).sum()))
+
+
+@full_precision
+def expected_oks_at(prob: Tensor, points: Tensor,
+                    variance: ArrayLike) -> Tensor:
+    """Expected OKS of predicting given (sub-pixel) locations.
+
+    ``E[n, k] = sum_{y, x} P[n, k, y, x] * exp(-((px - x)^2 + (py - y)^2) /
+    (2 v[n, k]))`` with ``(px, py) = points[n, k]``, computed separably.
+
+    Note:
+        - instance number: N
+        - keypoint number: K
+        - heatmap height: H
+        - heatmap width: W
+
+    Args:
+        prob (Tensor): Probability maps in shape (N, K, H, W), floating.
+        points (Tensor): Locations ``(x, y)`` in heatmap pixels (pixel
+            centres at integers), shape (N, K, 2).
+        variance (Tensor | np.ndarray | Sequence[float] | float): OKS
+            variances in heatmap pixels^2, broadcastable to (N, K).
+
+    Returns:
+        Tensor: Expected OKS in shape (N, K).
+    """
+    prob = _check_prob(prob)
+    n, k, h, w = prob.shape
+    if tuple(points.shape) != (n, k, 2):
+        raise ValueError(f'points must have shape {(n, k, 2)}, got '
+                         f'{tuple(points.shape)}')
+    var = _check_variance(variance, n, k, prob.dtype, prob.device)
+    var = var.expand(n, k)[..., None]
+    points = points.to(prob)
+    xs = torch.arange(w, dtype=prob.dtype, device=prob.device)
+    ys = torch.arange(h, dtype=prob.dtype, device=prob.device)
+    gx = torch.exp(-(xs - points[..., :1])**2 / (2 * var))  # (N, K, W)
+    gy = torch.exp(-(ys - points[..., 1:])**2 / (2 * var))  # (N, K, H)
+    return torch.einsum('nkhw,nkh,nkw->nk', prob, gy, gx)
+
+
 def newton_step_1d(f_prev: Tensor,
                    f_center: Tensor,
                    f_next: Tensor,

@@ -142,32 +142,81 @@ def test_bimodal_picks_heavier_mode_not_the_argmax():
                                atol=0.3)
 
 
+def _brute_decision(prob_k, var):
+    """Arg-max of the expected-OKS map of kernel variance ``var`` by a
+    per-pixel double loop, one Newton step per axis; and that map."""
+    H, W = prob_k.shape
+    ys, xs = np.mgrid[0:H, 0:W]
+    eoks = np.zeros((H, W))
+    for y in range(H):
+        for x in range(W):
+            eoks[y, x] = (prob_k * np.exp(
+                -((xs - x)**2 + (ys - y)**2) / (2 * var))).sum()
+    y0, x0 = np.unravel_index(eoks.argmax(), eoks.shape)
+    point = np.array([x0, y0], float)
+    for axis, (prev, nxt) in enumerate(
+            [(eoks[y0, x0 - 1], eoks[y0, x0 + 1]),
+             (eoks[y0 - 1, x0], eoks[y0 + 1, x0])]):
+        second = prev - 2 * eoks[y0, x0] + nxt
+        if second < 0:
+            point[axis] += np.clip(-(nxt - prev) / (2 * second), -.5, .5)
+    return point, eoks
+
+
+def _expected_oks_at(prob_k, point, var):
+    H, W = prob_k.shape
+    ys, xs = np.mgrid[0:H, 0:W]
+    return (prob_k * np.exp(-((xs - point[0])**2 + (ys - point[1])**2) /
+                            (2 * var))).sum()
+
+
+def _sparse_random_maps(seed):
+    rng = np.random.default_rng(seed)
+    prob = rng.random((17, ) + HEATMAP[::-1]) ** 8
+    return prob / prob.sum(axis=(1, 2), keepdims=True)
+
+
 def test_decode_equals_brute_force_double_loop():
     codec = _codec()
-    rng = np.random.default_rng(3)
-    prob = rng.random((17, ) + HEATMAP[::-1]) ** 8
-    prob /= prob.sum(axis=(1, 2), keepdims=True)
+    prob = _sparse_random_maps(3)
     decoded, scores = codec.decode(prob)
     var = codec.decode_variance().numpy().astype(np.float64)
-    H, W = HEATMAP[1], HEATMAP[0]
-    ys, xs = np.mgrid[0:H, 0:W]
     for k in (0, 5, 11):
-        eoks = np.zeros((H, W))
-        for y in range(H):          # per-pixel double loop
-            for x in range(W):
-                eoks[y, x] = (prob[k] * np.exp(
-                    -((xs - x)**2 + (ys - y)**2) / (2 * var[k]))).sum()
-        y0, x0 = np.unravel_index(eoks.argmax(), eoks.shape)
-        point = np.array([x0, y0], float)
-        for axis, (prev, nxt) in enumerate(
-                [(eoks[y0, x0 - 1], eoks[y0, x0 + 1]),
-                 (eoks[y0 - 1, x0], eoks[y0 + 1, x0])]):
-            second = prev - 2 * eoks[y0, x0] + nxt
-            if second < 0:
-                point[axis] += np.clip(-(nxt - prev) / (2 * second), -.5, .5)
+        point, eoks = _brute_decision(prob[k], var[k])
         np.testing.assert_allclose(decoded[0, k],
                                    point * [191 / 47, 255 / 63], atol=1e-3)
         assert scores[0, k] == pytest.approx(eoks.max(), rel=1e-4)
+
+
+def test_coco_ap_decision_uses_the_narrower_kernel_and_scores_by_oks():
+    codec = _codec(decision='coco_ap')
+    prob = _sparse_random_maps(5)
+    decoded, scores = codec.decode(prob)
+    var = codec.decode_variance().numpy().astype(np.float64)
+    ratio = np.mean(np.log(np.arange(10) * 0.05 + 0.5)**2) / (
+        2 * np.mean(-np.log(np.arange(10) * 0.05 + 0.5)))
+    np.testing.assert_allclose(codec.decision_variance().numpy(),
+                               var * ratio, rtol=1e-6)
+    for k in (0, 11):
+        point, _ = _brute_decision(prob[k], var[k] * ratio)
+        np.testing.assert_allclose(decoded[0, k],
+                                   point * [191 / 47, 255 / 63], atol=1e-3)
+        # the score is the decision's expected OKS under the OKS kernel
+        assert scores[0, k] == pytest.approx(
+            _expected_oks_at(prob[k], point, var[k]), rel=1e-3)
+    # a broad mode beside a spike: the expected-OKS decision takes the
+    # broad mode's centre for a hip, the AP decision the spike
+    broad = _gaussian_maps(np.array([[12.0, 20.0]]), var_map=6.0)[0]
+    spike = np.zeros(HEATMAP[::-1])
+    spike[45, 35] = 1.0
+    maps = np.repeat((0.57 * broad + 0.43 * spike)[None], 17, axis=0)
+    hip = 11
+    oks_dec = _codec().decode(maps)[0][0, hip] / [191 / 47, 255 / 63]
+    ap_dec = codec.decode(maps)[0][0, hip] / [191 / 47, 255 / 63]
+    assert np.abs(oks_dec - [12, 20]).max() < 0.3
+    assert np.abs(ap_dec - [35, 45]).max() < 0.3
+    with pytest.raises(ValueError, match='decision'):
+        _codec(decision='argmax')
 
 
 def test_batch_decode_is_vectorised_equivalent_and_checks_input():

@@ -716,3 +716,56 @@ def test_cuda_matches_cpu():
         torch.zeros(1, 2, 2).cuda(),
         torch.ones(1, 2, 2).cuda(),
         torch.tensor([1e4]).cuda(), [NOSE, HIP]).is_cuda
+
+
+# ----------------------------------------------------------------------
+# expected OKS at given points; AP-matched decision kernel
+# ----------------------------------------------------------------------
+def test_expected_oks_at_matches_brute_force():
+    from probpose_ext.ops.oks import expected_oks_at
+    prob = random_prob(2, 3, 7, 5, seed=4)
+    var = torch.tensor([[0.3, 1.7, 6.0], [2.5, 0.8, 40.0]], dtype=F64)
+    points = torch.tensor([[[1.25, 3.5], [0.0, 0.0], [4.9, 6.2]],
+                           [[-2.0, 9.0], [2.0, 3.0], [2.5, 3.5]]], dtype=F64)
+    want = np.zeros((2, 3))
+    p = prob.numpy()
+    for i in range(2):
+        for j in range(3):
+            px, py = points[i, j].tolist()
+            for y in range(7):
+                for x in range(5):
+                    d2 = (px - x)**2 + (py - y)**2
+                    want[i, j] += p[i, j, y, x] * math.exp(
+                        -d2 / (2 * var[i, j].item()))
+    got = expected_oks_at(prob, points, var)
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-12, atol=1e-15)
+    # on integer pixels it is the expected-OKS map's value there
+    grid = expected_oks_map(prob, var)
+    assert got[1, 1].item() == pytest.approx(grid[1, 1, 3, 2].item(),
+                                             rel=1e-12)
+    with pytest.raises(ValueError, match='points must have shape'):
+        expected_oks_at(prob, points[:, :2], var)
+
+
+def test_ap_kernel_variance_ratio_matches_the_disc_mixture_moment():
+    from probpose_ext.ops.oks import (COCO_OKS_THRESHOLDS,
+                                      ap_kernel_variance_ratio)
+    assert COCO_OKS_THRESHOLDS == (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8,
+                                   0.85, 0.9, 0.95)
+    # K(d) = mean_t 1{exp(-d^2 / 2v) > t} as a 2D density, integrated on a
+    # fine grid: per-axis variance = E|d|^2 / 2
+    v = 3.0
+    step = 0.01
+    axis = np.arange(-5.0, 5.0 + step / 2, step)
+    xx, yy = np.meshgrid(axis, axis)
+    d2 = xx**2 + yy**2
+    kernel = np.mean([np.exp(-d2 / (2 * v)) > t
+                      for t in COCO_OKS_THRESHOLDS], axis=0)
+    moment = (kernel * d2).sum() / kernel.sum() / 2
+    assert ap_kernel_variance_ratio() == pytest.approx(moment / v, rel=2e-3)
+    assert ap_kernel_variance_ratio() == pytest.approx(0.2317, abs=1e-4)
+    # one threshold t: a disc of radius^2 -2 v ln t, per-axis variance r^2/4
+    assert ap_kernel_variance_ratio([0.5]) == pytest.approx(
+        -2 * math.log(0.5) / 4)
+    with pytest.raises(ValueError, match='thresholds'):
+        ap_kernel_variance_ratio([0.5, 1.0])

@@ -190,6 +190,11 @@ def test_printed_and_written_tables_match_the_json(paths, run):
         assert c[f'coverage_{when}'] == coverage == calibration['val'][
             when]['coverage']['0.9']
     assert c['temperature_after'] == fitted['temperature']
+    # fitted on the held-out 90% coverage, which the fit brings nearer 0.9
+    assert (fitted['metric'], fitted['level']) == ('coverage', 0.9)
+    held = {when: fitted[when]['coverage']['coverage'][
+        fitted['inputs']['levels'].index(0.9)] for when in ('before', 'after')}
+    assert abs(held['after'] - 0.9) <= abs(held['before'] - 0.9)
     assert fitted['inputs']['ann_file'] == str(
         paths['heldout'] / 'annotations' / 'person_keypoints_val.json')
     assert (f"coverage {c['coverage_after']:.3f} at T "

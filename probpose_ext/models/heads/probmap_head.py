@@ -280,9 +280,10 @@ class ProbMapHead(HeatmapHead):
 
         losses.update(self._branch_losses(out, gt))
         with torch.no_grad():
-            decode_var = self.decoder.decode_variance().to(prob) \
-                if self.decoder is not None else variance
-            pred_kpts, _ = decode_expected_oks(prob.detach(), decode_var)
+            if self.decoder is not None:
+                pred_kpts, _ = self.decoder.decide(prob.detach())
+            else:
+                pred_kpts, _ = decode_expected_oks(prob.detach(), variance)
         losses.update(
             self._quality_losses(out['quality_logits'], pred_kpts, gt_kpts,
                                  variance, map_weights))
