@@ -8,7 +8,7 @@ _base_ = ['./probpose_effnet-lite0_1xb32-24e_synthpose-128x96.py']
 
 codec = dict(
     type='ProbMapDH', input_size=(96, 128), heatmap_size=(48, 64),
-    kernel='instance', padding=1.25, wide_factor=1.25)
+    kernel='instance', padding=1.25, wide_factor=1.25, decision='coco_ap')
 
 model = dict(
     head=dict(type='ProbMapDHHead', wide_loss_weight=1.0, decoder=codec))

@@ -54,8 +54,9 @@ class ProbMapDH(ProbMap):
     nominal instance, in coarser pixels).
 
     Args:
-        input_size, heatmap_size, kernel, padding, sigmas, metainfo: As in
-            :class:`ProbMap`.
+        input_size, heatmap_size, kernel, padding, decision, sigmas,
+            metainfo: As in :class:`ProbMap` (``decision`` applies to both
+            maps; the choice between them uses the expected OKS).
         wide_factor (float): Size of the wide window relative to the input
             window on each axis (``>= 1``). Defaults to 1.25.
 
@@ -78,9 +79,11 @@ class ProbMapDH(ProbMap):
                  padding: float = 1.25,
                  sigmas: Optional[Sequence[float]] = None,
                  metainfo: Optional[dict] = None,
-                 wide_factor: float = 1.25) -> None:
+                 wide_factor: float = 1.25,
+                 decision: str = 'expected_oks') -> None:
         super().__init__(input_size, heatmap_size, kernel=kernel,
-                         padding=padding, sigmas=sigmas, metainfo=metainfo)
+                         padding=padding, decision=decision, sigmas=sigmas,
+                         metainfo=metainfo)
         try:
             self.wide_factor = check_factor(wide_factor)
         except ValueError:

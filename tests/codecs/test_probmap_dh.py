@@ -7,7 +7,8 @@ import torch
 from mmpose.registry import KEYPOINT_CODECS, TRANSFORMS
 
 from probpose_ext.codecs import ProbMap, ProbMapDH
-from probpose_ext.ops import decode_expected_oks, oks_variance_nominal
+from probpose_ext.ops import (ap_kernel_variance_ratio, decode_expected_oks,
+                              expected_oks_at, oks_variance_nominal)
 from tests.ops._maps import random_prob
 
 INPUT, HEATMAP = (96, 128), (24, 32)
@@ -150,8 +151,10 @@ def test_decode_hand_made_maps_inside_outside_and_on_the_boundary():
     np.testing.assert_allclose(scores, 1.0)  # a one-hot map: E[OKS] = 1
 
 
-def test_batch_decode_equals_probmap_and_wide_decoding_and_the_rule():
-    codec = _codec()
+@pytest.mark.parametrize('decision', ['expected_oks', 'coco_ap'])
+def test_batch_decode_equals_probmap_and_wide_decoding_and_the_rule(
+        decision):
+    codec = _codec(decision=decision)
     expert = random_prob(3, 17, 32, 24, seed=1, dtype=torch.float32)
     wide = random_prob(3, 17, 32, 24, seed=2, dtype=torch.float32)
     # concentrate some wide maps near the wide map's border (estimate out
@@ -160,9 +163,15 @@ def test_batch_decode_equals_probmap_and_wide_decoding_and_the_rule():
     wide[:, :4, 1, 1] = 1
     wide[:, 4:8, 15:17, 11:13] = 0.25
     kpts, scores = codec.batch_decode(torch.stack([expert, wide], 1))
-    exp_k, exp_s = ProbMap(INPUT, HEATMAP).batch_decode(expert)
+    exp_k, exp_s = ProbMap(INPUT, HEATMAP,
+                           decision=decision).batch_decode(expert)
     var = oks_variance_nominal(codec.sigmas, HEATMAP, 1.25) / F**2
-    wide_hm, wide_s = decode_expected_oks(wide, var)
+    if decision == 'expected_oks':
+        wide_hm, wide_s = decode_expected_oks(wide, var)
+    else:  # decided with the AP kernel, scored by expected OKS
+        wide_hm, _ = decode_expected_oks(wide,
+                                         var * ap_kernel_variance_ratio())
+        wide_s = expected_oks_at(wide, wide_hm, var)
     w, h = INPUT
     W, H = HEATMAP
     wide_in = wide_hm.numpy() * [F * (w - 1) / (W - 1), F * (h - 1) / (H - 1)]
@@ -186,11 +195,13 @@ def test_batch_decode_equals_probmap_and_wide_decoding_and_the_rule():
     np.testing.assert_allclose(one_s, scores[1], rtol=1e-6)
 
 
-def test_factor_one_with_equal_maps_is_probmap():
+@pytest.mark.parametrize('decision', ['expected_oks', 'coco_ap'])
+def test_factor_one_with_equal_maps_is_probmap(decision):
     prob = random_prob(2, 17, 32, 24, seed=3, dtype=torch.float32)
-    kpts, scores = _codec(wide_factor=1.0).batch_decode(
+    kpts, scores = _codec(wide_factor=1.0, decision=decision).batch_decode(
         torch.stack([prob, prob], 1))
-    ref_k, ref_s = ProbMap(INPUT, HEATMAP).batch_decode(prob)
+    ref_k, ref_s = ProbMap(INPUT, HEATMAP,
+                           decision=decision).batch_decode(prob)
     for a, b in zip(kpts, ref_k):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-4)
     for a, b in zip(scores, ref_s):
