@@ -340,14 +340,12 @@ def _distances(values: Tensor) -> Tuple[float, float]:
 
 def _in_credible_region(prob: Tensor, index: Tensor, level: float) -> Tensor:
     """Whether pixel ``index`` (M, ) of each map row (M, P) lies in the
-    row's ``level`` credible region: it has positive probability and the
-    mass of the pixels ordered before it (greater probability, or equal
-    probability and a lower index) is below ``level``."""
-    p_gt = prob.gather(-1, index[:, None])
-    pixels = torch.arange(prob.size(-1), device=prob.device)
-    before = (prob > p_gt) | ((prob == p_gt) & (pixels < index[:, None]))
-    mass_before = (prob * before).sum(-1)
-    return (p_gt[:, 0] > 0) & (mass_before < level)
+    row's ``level`` credible region, by the rule of
+    :func:`probpose_ext.ops.credible.credible_region_mask`."""
+    # imported here: ops.credible imports this module
+    from .credible import credible_region_mask
+    mask = credible_region_mask(prob[:, None, None, :], level)[:, 0, 0]
+    return mask.gather(-1, index[:, None])[:, 0]
 
 
 def fit_temperature(logits: Tensor,
@@ -476,29 +474,35 @@ def fit_temperature(logits: Tensor,
     index, share = index.reshape(-1)[keep], share.reshape(-1)[keep]
     step = rows.size(0) if chunk_size is None else max(int(chunk_size), 1)
 
-    def evaluate(temperature: float) -> Tuple[Tensor, Tensor]:
-        """Rank masses and level-region membership of the valid GT."""
+    def evaluate(temperature: float, coverage: bool
+                 ) -> Tuple[Tensor, Optional[Tensor]]:
+        """Rank masses and (if ``coverage``) level-region membership of the
+        valid GT."""
         masses, inside = [], []
         for start in range(0, rows.size(0), step):
             stop = start + step
             prob = sparsemax(rows[start:stop] / temperature, dim=-1)
             masses.append(
                 _rank_mass_rows(prob, index[start:stop], share[start:stop]))
-            inside.append(_in_credible_region(prob, index[start:stop], level))
-        return torch.cat(masses), torch.cat(inside)
+            if coverage:
+                inside.append(
+                    _in_credible_region(prob, index[start:stop], level))
+        return torch.cat(masses), torch.cat(inside) if coverage else None
 
     cache: Dict[float, float] = {}
 
-    def report(t: float) -> Dict[str, float]:
-        masses, inside = evaluate(t)
+    def report(t: float, coverage: bool = True) -> Dict[str, float]:
+        masses, inside = evaluate(t, coverage)
         values = _valid_masses(masses, None)
         ks, mace = _distances(values)
-        return {'ks': ks, 'mace': mace, 'count': int(values.numel()),
-                'coverage': float(inside.double().mean())}
+        out = {'ks': ks, 'mace': mace, 'count': int(values.numel())}
+        if coverage:
+            out['coverage'] = float(inside.double().mean())
+        return out
 
     def objective(log_t: float) -> float:
         if log_t not in cache:
-            rep = report(math.exp(log_t))
+            rep = report(math.exp(log_t), coverage=metric == 'coverage')
             cache[log_t] = abs(rep['coverage'] - level) \
                 if metric == 'coverage' else rep[metric]
         return cache[log_t]
