@@ -208,14 +208,16 @@ def test_dense_loss_is_the_sparsemax_loss_towards_the_oks_target():
 
 
 def _gaussian_target(keypoints, sigma, size):
-    """Normalised isotropic Gaussians on the pixel grid, pixel by pixel."""
+    """Normalised isotropic Gaussians on the pixel grid, pixel by pixel;
+    ``sigma`` a scalar or one per instance and keypoint (N, K)."""
     w, h = size
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
+    sigma = np.broadcast_to(np.asarray(sigma, np.float64), keypoints.shape[:2])
     out = np.zeros(keypoints.shape[:2] + (h, w))
     for n in range(keypoints.shape[0]):
         for k in range(keypoints.shape[1]):
             x, y = keypoints[n, k]
-            g = np.exp(-((xs - x)**2 + (ys - y)**2) / (2 * sigma**2))
+            g = np.exp(-((xs - x)**2 + (ys - y)**2) / (2 * sigma[n, k]**2))
             out[n, k] = g / g.sum()
     return torch.as_tensor(out, dtype=torch.float32)
 
@@ -240,6 +242,32 @@ def test_dense_target_sigma_replaces_the_oks_kernel_by_a_gaussian():
     for bad in (0.0, -1.0):
         with pytest.raises(ValueError, match='dense_target_sigma'):
             _head(dense_loss_weight=1.0, dense_target_sigma=bad)
+
+
+def test_dense_target_min_oks_takes_the_narrower_target_per_keypoint():
+    from probpose_ext.ops import sparsemax_loss
+    samples = _samples()
+    gt = _head()._gather_labels(samples)
+    oks_std = gt['oks_variance'].double().sqrt().numpy()
+    # a Gaussian wider than some keypoints' OKS kernels, narrower than others
+    sigma = float(np.median(oks_std))
+    assert (oks_std < sigma).any() and (oks_std > sigma).any()
+    head = _head(dense_loss_weight=2.0, dense_target_sigma=sigma,
+                 dense_target_min_oks=True)
+    losses = head.loss(_feats(), samples)
+    out = head.forward(_feats())
+    target = _gaussian_target(gt['keypoint_labels'].double().numpy(),
+                              np.minimum(oks_std, sigma), HEATMAP)
+    per_kpt = sparsemax_loss((out['logits'] / head.temperature).flatten(2),
+                             target.flatten(2))
+    weights = gt['keypoint_weights'].float()
+    want = 2.0 * (per_kpt * weights).sum() / weights.sum()
+    torch.testing.assert_close(losses['loss_dense'], want)
+    fixed = _head(dense_loss_weight=2.0, dense_target_sigma=sigma)
+    assert not torch.allclose(fixed.loss(_feats(), samples)['loss_dense'],
+                              want)
+    with pytest.raises(ValueError, match='dense_target_min_oks'):
+        _head(dense_loss_weight=1.0, dense_target_min_oks=True)
 
 
 def test_presence_branch_is_detached_from_the_backbone():

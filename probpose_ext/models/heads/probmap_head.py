@@ -111,6 +111,11 @@ class ProbMapHead(HeatmapHead):
             times wider for hips and knees than a 2-pixel Gaussian at 64x48);
             a wide target trades localisation precision for nothing the OKS
             risk needs. Defaults to None (the OKS kernel).
+        dense_target_min_oks (bool): With ``dense_target_sigma``, use per
+            keypoint and instance the narrower of that Gaussian and the OKS
+            kernel (the smaller variance), so keypoints whose OKS kernel is
+            narrower than the Gaussian (eyes and nose of small people) keep
+            their tighter target. Defaults to False.
         loss (dict): Map loss config. Defaults to ``OKSRiskLoss``.
         presence_loss_weight, visibility_loss_weight, quality_loss_weight
             (float): Weights of the scalar losses.
@@ -135,6 +140,7 @@ class ProbMapHead(HeatmapHead):
                  detach_branches: bool = True,
                  dense_loss_weight: float = 0.0,
                  dense_target_sigma: Optional[float] = None,
+                 dense_target_min_oks: bool = False,
                  loss: ConfigType = dict(type='OKSRiskLoss'),
                  presence_loss_weight: float = 1.0,
                  visibility_loss_weight: float = 1.0,
@@ -149,6 +155,9 @@ class ProbMapHead(HeatmapHead):
         if dense_target_sigma is not None and dense_target_sigma <= 0:
             raise ValueError('dense_target_sigma must be > 0 or None, got '
                              f'{dense_target_sigma}')
+        if dense_target_min_oks and dense_target_sigma is None:
+            raise ValueError('dense_target_min_oks needs dense_target_sigma '
+                             '(without it the target is the OKS kernel)')
         if branch_depth < 0 or branch_channels < 1:
             raise ValueError('branch_depth must be >= 0 and branch_channels '
                              f'>= 1, got {branch_depth}, {branch_channels}')
@@ -174,6 +183,7 @@ class ProbMapHead(HeatmapHead):
         self.dense_loss_weight = float(dense_loss_weight)
         self.dense_target_sigma = None if dense_target_sigma is None else \
             float(dense_target_sigma)
+        self.dense_target_min_oks = bool(dense_target_min_oks)
         self.presence_loss_weight = presence_loss_weight
         self.visibility_loss_weight = visibility_loss_weight
         self.quality_loss_weight = quality_loss_weight
@@ -296,12 +306,16 @@ class ProbMapHead(HeatmapHead):
         ``logits / temperature`` towards the ground truth's target map (the
         OKS kernel of ``variance``, or the Gaussian of
         ``dense_target_sigma / factor`` for maps whose pixels are ``factor``
-        times coarser), normalised to sum to 1 (B, K, H, W logits and their
-        maps ``prob`` from :meth:`forward`, reused; heatmap pixels)."""
+        times coarser, or the narrower of the two with
+        ``dense_target_min_oks``), normalised to sum to 1 (B, K, H, W logits
+        and their maps ``prob`` from :meth:`forward`, reused; heatmap
+        pixels)."""
         b, k, h, w = logits.shape
         if self.dense_target_sigma is not None:
-            variance = torch.full_like(variance,
+            gaussian = torch.full_like(variance,
                                        (self.dense_target_sigma / factor)**2)
+            variance = torch.minimum(variance, gaussian) \
+                if self.dense_target_min_oks else gaussian
         with torch.no_grad():
             target = oks_target_map(gt_kpts.float(), variance.float(),
                                     (w, h))
