@@ -41,9 +41,11 @@ seconds; stdout of the evaluations goes to ``work_dirs/demo/demo.log``.
 From a fresh clone with the three models published the demo should take
 about 9 minutes on 2 idle CPU cores (estimated from per-step timings on
 small data). ``--retrain`` first trains the zoo configs into
-``work_dirs/zoo/<name>`` (resuming an interrupted run), evaluates and
-publishes them (``zoo.publish``), then runs the demo: about 55 minutes per
-model on 2 CPU cores.
+``work_dirs/zoo/<name>`` (resuming an interrupted run), refits the
+presence/visibility branches of the ProbPose models on the frozen network
+(``tools/refit_branches.py``, into ``work_dirs/zoo/<name>/refit``),
+evaluates and publishes them (``zoo.publish``), then runs the demo: about
+55-75 minutes per model on 2 CPU cores.
 
     python tools/demo.py [--models NAME ...] [--retrain]
         [--finetune-iters 60] [--work-dir work_dirs/demo]
@@ -1117,7 +1119,8 @@ def zoo_results(result: dict) -> List[dict]:
 
 def retrain(args, splits: Dict[str, Split]) -> dict:
     """Train (resuming), evaluate and publish each of ``args.models``."""
-    from probpose_ext.apis import train_main
+    from probpose_ext.apis import refit_main, train_main
+    from probpose_ext.apis.refit import REFIT_HEADS
     from probpose_ext.apis.zoo import best_checkpoint, publish, zoo_root
     root = zoo_root()
     estimates = {name: training_estimate(osp.join(root, ZOO[name].config),
@@ -1143,6 +1146,17 @@ def retrain(args, splits: Dict[str, Split]) -> dict:
             [config, '--work-dir', work, '--resume', '--cfg-options',
              *_train_options(cfg, args)]))
         checkpoint = best_checkpoint(work)
+        refit_dir = None
+        if cfg.model.head.type in REFIT_HEADS:
+            # the presence/visibility branches refitted on the frozen
+            # network with strong crop augmentation (tools/refit_branches.py)
+            refit_dir = osp.join(work, 'refit')
+            print(f'Refitting the branches of {name} ({checkpoint}) ...',
+                  flush=True)
+            seconds += _timed_training(refit_dir, lambda: refit_main(
+                [config, checkpoint, '--work-dir', refit_dir, '--resume',
+                 '--cfg-options', *_train_options(cfg, args)]))
+            checkpoint = best_checkpoint(refit_dir)
         print(f'Evaluating {name} ({checkpoint}) ...')
         result = evaluate_model(
             name, config, checkpoint, osp.join(args.work_dir, 'retrain',
@@ -1160,7 +1174,7 @@ def retrain(args, splits: Dict[str, Split]) -> dict:
             'Presence Threshold': result['thresholds']['ex_ap'],
         }
         entry = publish(name, config_rel, work, zoo_results(result),
-                        metadata)
+                        metadata, refit_dir=refit_dir)
         published[name] = entry
         print(f"Published {name}: {osp.join(root, entry['Weights'])} "
               f'(training time {seconds / 60:.1f} min)')

@@ -123,13 +123,30 @@ def best_checkpoint(work_dir: str) -> str:
         return f.read().strip()
 
 
+def _copy_logs(work_dir: str, dest: str) -> None:
+    """Copy the text logs and ``scalars.json`` of every run (timestamped
+    folder) of ``work_dir`` into ``dest``."""
+    import shutil
+    os.makedirs(dest, exist_ok=True)
+    runs = sorted(d for d in glob.glob(osp.join(work_dir, '2*'))
+                  if osp.isdir(d))
+    for run in runs:
+        for path in glob.glob(osp.join(run, '*.log')):
+            shutil.copy(path, dest)
+        scalars = osp.join(run, 'vis_data', 'scalars.json')
+        if osp.isfile(scalars):
+            shutil.copy(scalars, osp.join(
+                dest, f'{osp.basename(run)}_scalars.json'))
+
+
 def publish(name: str,
             config: str,
             work_dir: str,
             results: List[dict],
             metadata: Optional[dict] = None,
             root: Optional[str] = None,
-            collection: str = 'SynthPose') -> dict:
+            collection: str = 'SynthPose',
+            refit_dir: Optional[str] = None) -> dict:
     """Put a trained model into the zoo.
 
     Writes ``checkpoints/<collection lower>/<name>.pth`` (the best
@@ -149,6 +166,9 @@ def publish(name: str,
             training minutes, machine, date).
         root (str, optional): Zoo root. Defaults to :func:`zoo_root`.
         collection (str): Collection name. Defaults to ``'SynthPose'``.
+        refit_dir (str, optional): Work directory of a branch refit of the
+            run (:mod:`probpose_ext.apis.refit`): its best checkpoint is
+            published instead, and its logs go to ``<name>/refit/``.
 
     Returns:
         dict: The metafile entry written.
@@ -160,7 +180,7 @@ def publish(name: str,
     from ..engine.hooks.plain_checkpoint_hook import to_plain
     root = root or zoo_root()
     folder = collection.lower()
-    source = best_checkpoint(work_dir)
+    source = best_checkpoint(refit_dir or work_dir)
     ckpt = torch.load(source, map_location='cpu', weights_only=True)
     weights_rel = osp.join('checkpoints', folder, f'{name}.pth')
     weights = osp.join(root, weights_rel)
@@ -176,15 +196,9 @@ def publish(name: str,
     # the logs of an earlier publication belong to other weights
     shutil.rmtree(logs, ignore_errors=True)
     os.makedirs(logs)
-    runs = sorted(d for d in glob.glob(osp.join(work_dir, '2*'))
-                  if osp.isdir(d))
-    for run in runs:
-        for path in glob.glob(osp.join(run, '*.log')):
-            shutil.copy(path, logs)
-        scalars = osp.join(run, 'vis_data', 'scalars.json')
-        if osp.isfile(scalars):
-            shutil.copy(scalars, osp.join(
-                logs, f'{osp.basename(run)}_scalars.json'))
+    _copy_logs(work_dir, logs)
+    if refit_dir:
+        _copy_logs(refit_dir, osp.join(logs, 'refit'))
 
     entry = {
         'Name': name,

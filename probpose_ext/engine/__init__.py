@@ -1,7 +1,7 @@
 from .hooks import (PlainCheckpointHook, RngStateHook, SafeCheckpointHook,
-                    TqdmProgressHook)
+                    TqdmProgressHook, TrainOnlyHook)
 
 __all__ = [
     'PlainCheckpointHook', 'RngStateHook', 'SafeCheckpointHook',
-    'TqdmProgressHook'
+    'TqdmProgressHook', 'TrainOnlyHook'
 ]

@@ -135,3 +135,18 @@ def test_publish_writes_weights_logs_and_the_metafile(tmp_path,
     assert zoo_models()['synthpose-test']['Results'] == []
     assert sorted(p.name for p in logs.iterdir()) == ['20261206_000000.log']
     assert zoo_names() == ['synthpose-test']
+    # with a branch refit: its weights, the run's logs and the refit's
+    refit = other / 'refit'
+    (refit / '20261206_010000').mkdir(parents=True)
+    (refit / '20261206_010000' / '20261206_010000.log').write_text('refit\n')
+    refitted = dict(best, meta=dict(best['meta'], epoch=6))
+    refitted['state_dict'] = {k: v + 1 for k, v in best['state_dict'].items()}
+    torch.save(refitted, refit / 'best_coco_AP_epoch_6.pth')
+    publish('synthpose-test', f'configs/synthpose/{SYNTH_CFG.name}',
+            str(other), [], refit_dir=str(refit))
+    saved = torch.load(root / entry['Weights'], weights_only=True)
+    assert saved['meta']['epoch'] == 6
+    for key, value in refitted['state_dict'].items():
+        assert torch.equal(saved['state_dict'][key], value), key
+    assert (logs / '20261206_000000.log').read_text() == 'new\n'
+    assert (logs / 'refit' / '20261206_010000.log').read_text() == 'refit\n'

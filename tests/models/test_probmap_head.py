@@ -334,12 +334,13 @@ def _reference_forward(head, x):
                 quality_logits=head.quality_branch(x))
 
 
+@pytest.mark.parametrize('grid', [None, (4, 3)])
 @pytest.mark.parametrize('detach', [True, False])
-def test_forward_pools_once_like_the_branch_modules(detach):
+def test_forward_pools_once_like_the_branch_modules(detach, grid):
     # forward pools once for the three branches and returns the pooling's
     # gradient as a broadcast view: same outputs and same gradients into the
     # features and the parameters as the straightforward forward
-    head = _head(detach_branches=detach)
+    head = _head(detach_branches=detach, branch_grid=grid)
     gen = torch.Generator().manual_seed(5)
     weights = {key: torch.randn(2, 17, 16, 12, generator=gen)
                if key == 'prob' else torch.randn(2, 17, generator=gen)
@@ -357,3 +358,45 @@ def test_forward_pools_once_like_the_branch_modules(detach):
         torch.testing.assert_close(outputs[0][key], value, rtol=0, atol=0)
     for ours_grad, ref_grad in zip(*grads):
         torch.testing.assert_close(ours_grad, ref_grad)
+
+
+def test_grid_branches_pool_a_grid_of_reduced_features():
+    head = _head(branch_grid=(4, 3), branch_grid_channels=5)
+    x = _feats()[0]  # (2, C, 8, 6): 2x2 cells
+    out = head.forward((x, ))
+    for key, branch in (('presence_logits', head.presence_branch),
+                        ('visibility_logits', head.visibility_branch)):
+        conv = branch[0]
+        y = torch.einsum('oc,bchw->bohw', conv.weight[:, :, 0, 0], x)
+        y = (y + conv.bias[None, :, None, None]).clamp_min(0)
+        b, c, h, w = y.shape
+        cells = y.reshape(b, c, 4, h // 4, 3, w // 3).mean(dim=(3, 5))
+        z = cells.reshape(b, -1)
+        for layer in branch[4:]:
+            z = layer(z)
+        torch.testing.assert_close(out[key], z)
+    # the quality branch keeps the global average
+    assert isinstance(head.quality_branch[0], torch.nn.AdaptiveAvgPool2d)
+
+
+def test_grid_branches_see_position_the_global_average_does_not():
+    x = _feats()[0]
+    moved = torch.roll(x, shifts=(3, 2), dims=(2, 3))
+    plain = _head()
+    torch.testing.assert_close(plain.forward((x, ))['presence_logits'],
+                               plain.forward((moved, ))['presence_logits'])
+    grid = _head(branch_grid=(4, 3))
+    assert not torch.allclose(grid.forward((x, ))['presence_logits'],
+                              grid.forward((moved, ))['presence_logits'])
+
+
+def test_grid_branches_are_detached_and_checked():
+    head = _head(branch_grid=(2, 2))
+    x = torch.randn(2, 8, 8, 6, requires_grad=True)
+    head.forward((x, ))['presence_logits'].sum().backward()
+    assert x.grad is None
+    for bad in ((0, 2), (2, ), (2, 2, 2)):
+        with pytest.raises(ValueError, match='branch_grid'):
+            _head(branch_grid=bad)
+    with pytest.raises(ValueError, match='branch_grid'):
+        _head(branch_grid=(2, 2), branch_grid_channels=0)

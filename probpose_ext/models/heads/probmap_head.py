@@ -99,6 +99,16 @@ class ProbMapHead(HeatmapHead):
         branch_depth (int): Number of hidden layers of those branches.
         detach_branches (bool): Stop gradients from the presence and
             visibility branches into the backbone (the paper's setup).
+        branch_grid (tuple[int, int], optional): ``(rows, cols)``. With it,
+            the presence and visibility branches read the features through
+            a 1x1 conv to ``branch_grid_channels`` channels + ReLU, average
+            pooled to a ``rows x cols`` grid and flattened, instead of their
+            global average: they see where the body lies in the window,
+            which is what decides whether a keypoint is outside it (a global
+            average is nearly blind to position). Defaults to None (global
+            average pooling, the paper's setup).
+        branch_grid_channels (int): Channels of the grid branches' 1x1 conv.
+            Defaults to 32.
         dense_loss_weight (float): Weight of an auxiliary sparsemax
             (Fenchel-Young) loss of the maps towards the normalised OKS
             target map of the ground truth (``loss_dense``). Unlike the OKS
@@ -138,6 +148,8 @@ class ProbMapHead(HeatmapHead):
                  branch_channels: int = 128,
                  branch_depth: int = 1,
                  detach_branches: bool = True,
+                 branch_grid: Optional[Sequence[int]] = None,
+                 branch_grid_channels: int = 32,
                  dense_loss_weight: float = 0.0,
                  dense_target_sigma: Optional[float] = None,
                  dense_target_min_oks: bool = False,
@@ -158,6 +170,12 @@ class ProbMapHead(HeatmapHead):
         if dense_target_min_oks and dense_target_sigma is None:
             raise ValueError('dense_target_min_oks needs dense_target_sigma '
                              '(without it the target is the OKS kernel)')
+        if branch_grid is not None and (
+                len(branch_grid) != 2 or min(branch_grid) < 1
+                or branch_grid_channels < 1):
+            raise ValueError('branch_grid must be (rows, cols) >= 1 and '
+                             'branch_grid_channels >= 1, got '
+                             f'{branch_grid}, {branch_grid_channels}')
         if branch_depth < 0 or branch_channels < 1:
             raise ValueError('branch_depth must be >= 0 and branch_channels '
                              f'>= 1, got {branch_depth}, {branch_channels}')
@@ -189,23 +207,36 @@ class ProbMapHead(HeatmapHead):
         self.quality_loss_weight = quality_loss_weight
         channels = in_channels if isinstance(in_channels, int) else \
             in_channels[-1]
+        self.branch_grid = None if branch_grid is None else \
+            tuple(int(n) for n in branch_grid)
+        in_out = dict(grid=self.branch_grid, grid_channels=branch_grid_channels)
         self.presence_branch = self._make_branch(channels, out_channels,
-                                                 branch_channels, branch_depth)
+                                                 branch_channels, branch_depth,
+                                                 **in_out)
         self.visibility_branch = self._make_branch(channels, out_channels,
                                                    branch_channels,
-                                                   branch_depth)
+                                                   branch_depth, **in_out)
         self.quality_branch = self._make_branch(channels, out_channels,
                                                 branch_channels, branch_depth)
 
     @staticmethod
     def _make_branch(in_channels: int, out_channels: int, width: int,
-                     depth: int) -> nn.Sequential:
-        """Global average pooling, flatten, then an MLP. :meth:`forward`
-        pools once for all three branches and runs only the MLP part of
-        each (``branch[2:]``); the pooling layers stay in the module so that
-        it works on its own and checkpoints keep their keys."""
-        layers = [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
-        channels = in_channels
+                     depth: int, grid: Optional[Tuple[int, int]] = None,
+                     grid_channels: int = 32) -> nn.Sequential:
+        """Global average pooling, flatten, then an MLP; with ``grid``, a
+        1x1 conv to ``grid_channels`` + ReLU, average pooling to ``grid``,
+        flatten, then the MLP. :meth:`forward` pools once for the global
+        branches and runs only their MLP part (``branch[2:]``); the pooling
+        layers stay in the module so that it works on its own and
+        checkpoints keep their keys."""
+        if grid is None:
+            layers = [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+            channels = in_channels
+        else:
+            layers = [nn.Conv2d(in_channels, grid_channels, 1),
+                      nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(grid),
+                      nn.Flatten()]
+            channels = grid_channels * grid[0] * grid[1]
         for _ in range(depth):
             layers += [nn.Linear(channels, width), nn.ReLU(inplace=True)]
             channels = width
@@ -246,12 +277,18 @@ class ProbMapHead(HeatmapHead):
         pooled = _GlobalAvgPool.apply(x)
         logits = self.final_layer(self.conv_layers(self.deconv_layers(x)))
         prob = self.normalise(logits)
-        branch_in = pooled.detach() if self.detach_branches else pooled
+        if self.branch_grid is None:
+            branch_in = pooled.detach() if self.detach_branches else pooled
+            presence, visibility = (self.presence_branch[2:],
+                                    self.visibility_branch[2:])
+        else:
+            branch_in = x.detach() if self.detach_branches else x
+            presence, visibility = self.presence_branch, self.visibility_branch
         return dict(
             prob=prob,
             logits=logits,
-            presence_logits=self.presence_branch[2:](branch_in),
-            visibility_logits=self.visibility_branch[2:](branch_in),
+            presence_logits=presence(branch_in),
+            visibility_logits=visibility(branch_in),
             quality_logits=self.quality_branch[2:](pooled))
 
     # ----------------------------------------------------------------- loss
