@@ -1078,6 +1078,21 @@ def _timed_training(work_dir: str, train: Callable[[], object]) -> float:
     return 60 * points[-1]['minutes'] if points else 0.0
 
 
+def _finished_epochs(work_dir: str) -> int:
+    """Epochs completed by the run in ``work_dir`` (its last checkpoint's
+    ``meta.epoch``; 0 without one)."""
+    import torch
+    last = osp.join(work_dir, 'last_checkpoint')
+    if not osp.isfile(last):
+        return 0
+    with open(last) as f:
+        path = f.read().strip()
+    if not osp.isfile(path):
+        return 0
+    meta = torch.load(path, map_location='cpu', weights_only=True)['meta']
+    return int(meta.get('epoch', 0))
+
+
 def training_estimate(config: str, args) -> dict:
     """Iterations and minutes of one zoo training on this data, from the
     measured speed (:data:`SECONDS_PER_ITER`, validations at
@@ -1142,9 +1157,14 @@ def retrain(args, splits: Dict[str, Split]) -> dict:
         config = osp.join(root, config_rel)
         work = osp.join(args.zoo_work_dir, name)
         cfg = _load_config(config)
-        seconds = _timed_training(work, lambda: train_main(
-            [config, '--work-dir', work, '--resume', '--cfg-options',
-             *_train_options(cfg, args)]))
+        if _finished_epochs(work) >= int(cfg.train_cfg.max_epochs):
+            # nothing to resume (and the config may have gained modules
+            # since, e.g. branch_grid, that a resume would not load)
+            seconds = _timed_training(work, lambda: None)
+        else:
+            seconds = _timed_training(work, lambda: train_main(
+                [config, '--work-dir', work, '--resume', '--cfg-options',
+                 *_train_options(cfg, args)]))
         checkpoint = best_checkpoint(work)
         refit_dir = None
         if cfg.model.head.type in REFIT_HEADS:

@@ -153,7 +153,8 @@ def refit_main(argv: Optional[Sequence[str]] = None) -> str:
                         default=(0.4, 0.9), metavar=('LOW', 'HIGH'),
                         help='RandomCropOut keep-ratio range')
     parser.add_argument('--resume', action='store_true',
-                        help='continue an interrupted refit in --work-dir')
+                        help='continue an interrupted refit in --work-dir '
+                        '(starts from CHECKPOINT when there is none)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         default={}, help='overrides of CONFIG, merged '
                         'before the refit settings')
@@ -167,6 +168,10 @@ def refit_main(argv: Optional[Sequence[str]] = None) -> str:
         config, checkpoint, osp.join(args.work_dir, 'refit_config.py'),
         args.cfg_options, epochs=args.epochs, lr=args.lr,
         crop_prob=args.crop_prob, keep_ratio=args.keep_ratio)
+    # MMPose's --resume without a path drops load_from; only resume when
+    # the refit has a checkpoint of its own to resume from
+    resume = args.resume and osp.isfile(
+        osp.join(args.work_dir, 'last_checkpoint'))
     train_main([path, '--work-dir', args.work_dir] +
-               (['--resume'] if args.resume else []))
+               (['--resume'] if resume else []))
     return best_checkpoint(args.work_dir)

@@ -98,9 +98,10 @@ test_evaluator = val_evaluator
                PYTHONPATH=REPO)
     trained = Path((work / 'last_checkpoint').read_text().strip())
     refit_work = tmp_path / 'refit'
+    # --resume with nothing to resume starts from the trained weights
     proc = run_python([REPO / 'tools' / 'refit_branches.py', config,
                        trained, '--work-dir', refit_work, '--epochs', '2',
-                       '--lr', '0.01'], PYTHONPATH=REPO)
+                       '--lr', '0.01', '--resume'], PYTHONPATH=REPO)
     assert 'TrainOnlyHook: training' in proc.stdout + proc.stderr
     written = Config.fromfile(refit_work / 'refit_config.py')
     assert written.load_from == str(trained)
