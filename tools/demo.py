@@ -148,6 +148,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         'CPU cores)')
     parser.add_argument('--zoo-work-dir', default='work_dirs/zoo',
                         help='training runs of --retrain (<dir>/<name>)')
+    parser.add_argument(
+        '--refit-epochs', type=int, default=6,
+        help='epochs of the presence/visibility branch refit after training '
+        'a ProbPose model (--retrain; tools/refit_branches.py)')
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--data-root', default='data/synthpose')
     parser.add_argument('--crop-root', default='data/synthpose_crop')
@@ -1175,7 +1179,8 @@ def retrain(args, splits: Dict[str, Split]) -> dict:
                   flush=True)
             seconds += _timed_training(refit_dir, lambda: refit_main(
                 [config, checkpoint, '--work-dir', refit_dir, '--resume',
-                 '--cfg-options', *_train_options(cfg, args)]))
+                 '--epochs', str(args.refit_epochs), '--cfg-options',
+                 *_train_options(cfg, args)]))
             checkpoint = best_checkpoint(refit_dir)
         print(f'Evaluating {name} ({checkpoint}) ...')
         result = evaluate_model(

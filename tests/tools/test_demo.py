@@ -337,6 +337,7 @@ def test_retrain_publishes_the_zoo_then_runs_the_demo(paths, run,
     work = tmp_path / 'work'
     proc = _demo(paths, work, zoo, '--retrain', '--models', PROBPOSE,
                  '--zoo-work-dir', runs, '--finetune-iters', 0,
+                 '--refit-epochs', 1,
                  '--cfg-options', *OPTIONS, 'train_cfg.max_epochs=1')
     assert f'{PROBPOSE}: 5 iterations per epoch x 1 epochs, about' in \
         proc.stdout  # 36 people of 24 images in batches of 8
@@ -371,14 +372,26 @@ def test_retrain_publishes_the_zoo_then_runs_the_demo(paths, run,
                                          4)
     assert crop['Metrics']['In/out balanced accuracy'] == round(
         model['inout']['balanced_acc'], 4)
-    # training minutes: the run's logged iteration times (one epoch here)
+    # training minutes: the run's and the branch refit's logged iteration
+    # times (one epoch each here)
     from probpose_ext.analysis.curves import read_curve
-    log = next((runs / PROBPOSE).glob('2*/*.log')).read_text()
-    seconds = 60 * read_curve(log)[-1]['minutes']
-    assert seconds > 0
+    seconds = [60 * read_curve(next(d.glob('2*/*.log')).read_text())[-1][
+        'minutes'] for d in (runs / PROBPOSE, runs / PROBPOSE / 'refit')]
+    assert min(seconds) > 0
     meta = entry['Metadata']
     assert meta['Epochs'] == 1 and meta['Batch Size'] == 8
-    assert meta['Training Minutes'] == round(seconds / 60, 1)
+    assert meta['Training Minutes'] == round(sum(seconds) / 60, 1)
+    # the published weights are the refit's (branches changed), its logs
+    # published beside
+    published = torch.load(weights, weights_only=True)['state_dict']
+    refit, trained = (torch.load(d / 'best_coco_AP_epoch_1.pth',
+                                 weights_only=True)['state_dict']
+                      for d in (runs / PROBPOSE / 'refit', runs / PROBPOSE))
+    assert all(torch.equal(published[k], v) for k, v in refit.items())
+    assert not torch.equal(published['head.presence_branch.0.weight'],
+                           trained['head.presence_branch.0.weight'])
+    assert list((zoo / 'checkpoints' / 'synthpose' / PROBPOSE /
+                 'refit').glob('2*.log'))
     assert meta['Presence Threshold'] == model['thresholds']['ex_ap']
     assert 'CPU cores' in meta['Training Resources']
     assert str(meta['Date'])[:4].isdigit()
