@@ -50,6 +50,8 @@ import torch
 from torch import Tensor
 
 from ._checks import check_maps
+from .credible import credible_region_mask
+from .pixels import gt_pixel_index
 from .simplex import sparsemax
 
 __all__ = [
@@ -69,47 +71,6 @@ FIT_METRICS = ('mace', 'ks', 'coverage')
 def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
     """float64 stays float64; everything else is computed in float32."""
     return torch.float64 if dtype == torch.float64 else torch.float32
-
-
-def gt_pixel_index(gt_xy: Tensor,
-                   heatmap_hw: Tuple[int, int],
-                   valid: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
-    """Flat index of the pixel nearest to each GT location.
-
-    Args:
-        gt_xy (Tensor): GT locations ``(x, y)`` in heatmap pixels (pixel
-            centres at integers), shape (N, K, 2), any real dtype.
-        heatmap_hw (tuple[int, int]): Map size ``(H, W)``.
-        valid (Tensor, optional): Which GT keypoints to use, bool or 0/1,
-            shape (N, K). Default: all.
-
-    Returns:
-        tuple[Tensor, Tensor]: The flat index ``iy * W + ix`` of the nearest
-        pixel, int64, shape (N, K) (0 where invalid); and the validity,
-        bool, shape (N, K): ``valid`` and the location is finite and inside
-        the map, i.e. ``-0.5 <= x < W - 0.5`` and ``-0.5 <= y < H - 0.5``.
-
-    Note:
-        N: number of instances; K: keypoints per instance; H, W: map
-        height and width.
-    """
-    height, width = heatmap_hw
-    if gt_xy.dim() != 3 or gt_xy.size(-1) != 2:
-        raise ValueError(f'gt_xy must have shape (N, K, 2), got '
-                         f'{tuple(gt_xy.shape)}')
-    xy = gt_xy.to(torch.float64)
-    finite = torch.isfinite(xy).all(dim=-1)
-    pix = torch.floor(xy.nan_to_num(nan=-1.0, posinf=-1.0, neginf=-1.0) +
-                      0.5).to(torch.int64)
-    ix, iy = pix[..., 0], pix[..., 1]
-    inside = finite & (ix >= 0) & (ix < width) & (iy >= 0) & (iy < height)
-    if valid is not None:
-        if valid.shape != inside.shape:
-            raise ValueError(f'valid must have shape {tuple(inside.shape)}, '
-                             f'got {tuple(valid.shape)}')
-        inside = inside & valid.to(device=inside.device, dtype=torch.bool)
-    index = torch.where(inside, iy * width + ix, torch.zeros_like(ix))
-    return index, inside
 
 
 def _tie_share(ties: str, shape: Tuple[int, ...], dtype: torch.dtype,
@@ -342,8 +303,6 @@ def _in_credible_region(prob: Tensor, index: Tensor, level: float) -> Tensor:
     """Whether pixel ``index`` (M, ) of each map row (M, P) lies in the
     row's ``level`` credible region, by the rule of
     :func:`probpose_ext.ops.credible.credible_region_mask`."""
-    # imported here: ops.credible imports this module
-    from .credible import credible_region_mask
     mask = credible_region_mask(prob[:, None, None, :], level)[:, 0, 0]
     return mask.gather(-1, index[:, None])[:, 0]
 

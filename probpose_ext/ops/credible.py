@@ -30,7 +30,7 @@ import torch
 from torch import Tensor
 
 from ._checks import check_level, check_maps
-from .calibration import gt_pixel_index
+from .pixels import gt_pixel_index
 from .crop_transform import heatmap_to_image_affine, map_boxes
 
 ArrayLike = Union[Tensor, np.ndarray, Sequence[float]]

@@ -30,7 +30,7 @@ import torch
 from torch import Tensor
 
 from ._checks import check_maps
-from .calibration import gt_pixel_index
+from .pixels import gt_pixel_index
 from ._checks import check_level
 from .credible import region_sizes, sorted_masses
 
