@@ -129,13 +129,12 @@ def infer_main(argv: Optional[List[str]] = None) -> list:
     args = parser.parse_args(argv)
     if not (args.out_json or args.vis_out):
         parser.error('nothing to write: give --out-json and/or --vis-out')
-    from .zoo import is_zoo_name, resolve
-    if is_zoo_name(args.config):
-        args.config, weights = resolve(args.config)
-        args.checkpoint = args.checkpoint or weights
-    elif args.checkpoint is None:
-        parser.error(f'{args.config} is neither a config file nor a zoo '
-                     'model: give CONFIG CHECKPOINT or a zoo name')
+    from .zoo import resolve_model
+    try:
+        args.config, args.checkpoint = resolve_model(args.config,
+                                                     args.checkpoint)
+    except ValueError as e:
+        parser.error(str(e))
 
     from mmengine.registry import init_default_scope
     from mmpose.apis import init_model

@@ -135,13 +135,14 @@ def refit_main(argv: Optional[Sequence[str]] = None) -> str:
     from mmengine.config import DictAction
 
     from .cli import train_main
-    from .zoo import best_checkpoint, is_zoo_name, resolve
+    from .zoo import best_checkpoint, resolve_model
     parser = argparse.ArgumentParser(
         description='Refit the presence and visibility branches of a '
         'trained ProbPose model on its frozen network')
     parser.add_argument('config', help='config file, or a zoo name')
     parser.add_argument('checkpoint', nargs='?',
-                        help='trained weights (omit with a zoo name)')
+                        help="trained weights (with a zoo name: the zoo's "
+                        'by default)')
     parser.add_argument('--work-dir', required=True,
                         help='directory for the refit config, logs and '
                         'checkpoints')
@@ -159,11 +160,10 @@ def refit_main(argv: Optional[Sequence[str]] = None) -> str:
                         default={}, help='overrides of CONFIG, merged '
                         'before the refit settings')
     args = parser.parse_args(argv)
-    config, checkpoint = args.config, args.checkpoint
-    if checkpoint is None:
-        if not is_zoo_name(config):
-            parser.error('CHECKPOINT is required unless CONFIG is a zoo name')
-        config, checkpoint = resolve(config)
+    try:
+        config, checkpoint = resolve_model(args.config, args.checkpoint)
+    except ValueError as e:
+        parser.error(str(e))
     path = write_branch_refit_config(
         config, checkpoint, osp.join(args.work_dir, 'refit_config.py'),
         args.cfg_options, epochs=args.epochs, lr=args.lr,

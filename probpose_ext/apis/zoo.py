@@ -112,6 +112,33 @@ def resolve(name: str, root: Optional[str] = None) -> Tuple[str, str]:
     return entry['Config'], entry['Weights']
 
 
+def resolve_model(config: str, checkpoint: Optional[str] = None,
+                  root: Optional[str] = None) -> Tuple[str, str]:
+    """``CONFIG [CHECKPOINT]`` of a command line, where CONFIG may be a zoo
+    name (like MMPose's model aliases).
+
+    Args:
+        config (str): A config file or a zoo name.
+        checkpoint (str, optional): Weights; with a zoo name they replace
+            the zoo's.
+        root (str, optional): Zoo root. Defaults to :func:`zoo_root`.
+
+    Returns:
+        tuple[str, str]: The config and the checkpoint.
+
+    Raises:
+        ValueError: If ``config`` is not a zoo name and ``checkpoint`` is
+            None.
+    """
+    if is_zoo_name(config, root):
+        zoo_config, weights = resolve(config, root)
+        return zoo_config, checkpoint or weights
+    if checkpoint is None:
+        raise ValueError(f'{config} is neither a config file nor a zoo '
+                         'model: give CONFIG CHECKPOINT or a zoo name')
+    return config, checkpoint
+
+
 def best_checkpoint(work_dir: str) -> str:
     """The ``best_*.pth`` checkpoint of a training run (MMEngine's
     ``save_best``), else the last one."""

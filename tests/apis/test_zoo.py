@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from probpose_ext.apis import infer_main
-from probpose_ext.apis.zoo import ZOO_ENV, is_zoo_name, resolve, zoo_names
+from probpose_ext.apis.zoo import (ZOO_ENV, is_zoo_name, resolve,
+                                   resolve_model, zoo_names)
 from tests.apis._random_ckpt import SYNTH_CFG, save_random_checkpoint
 from tests.conftest import DATA
 
@@ -61,6 +62,18 @@ def test_resolve_names_aliases_and_errors(zoo):
         resolve('test-probpos')
     with pytest.raises(FileNotFoundError, match='nothing.pth'):
         resolve('test-missing-weights')
+
+
+def test_resolve_model_takes_a_config_and_checkpoint_or_a_zoo_name(zoo):
+    config, weights = resolve('test-probpose')
+    assert resolve_model('test-probpose') == (config, weights)
+    # with a zoo name, a checkpoint replaces the zoo's weights
+    assert resolve_model('test-probpose', 'other.pth') == (config,
+                                                           'other.pth')
+    assert resolve_model(str(SYNTH_CFG), 'w.pth') == (str(SYNTH_CFG),
+                                                      'w.pth')
+    with pytest.raises(ValueError, match='neither a config file nor a zoo'):
+        resolve_model(str(SYNTH_CFG))
 
 
 @pytest.mark.slow
