@@ -275,3 +275,20 @@ def test_test_time_temperature_applies_to_both_maps():
     kpts, _ = ref.decoder.batch_decode(torch.stack([expert, wide], 1))
     for pred, k in zip(preds, kpts):
         np.testing.assert_allclose(pred.keypoints, k, rtol=1e-5)
+
+
+def test_keypoint_score_options_use_the_dh_expected_oks():
+    head, feats = _head(), _feats()
+    preds = {
+        score: head.predict(feats, _samples(),
+                            test_cfg=dict(keypoint_score=score))
+        for score in ('quality', 'expected_oks', 'geometric_mean')
+    }
+    for q, e, g in zip(*preds.values()):
+        np.testing.assert_array_equal(e.keypoints, q.keypoints)
+        # the expected OKS of the map the DH rule picked for each keypoint
+        np.testing.assert_array_equal(e.keypoint_scores,
+                                      q.keypoint_expected_oks)
+        np.testing.assert_allclose(
+            g.keypoint_scores,
+            np.sqrt(q.keypoint_scores * q.keypoint_expected_oks), rtol=1e-6)

@@ -99,6 +99,16 @@ def test_keypoint_score_option():
                                       e.keypoint_expected_oks)
         assert e.keypoint_scores is not e.keypoint_expected_oks
         assert not np.allclose(q.keypoint_scores, e.keypoint_scores)
+    geo = head.predict(feats, _samples(),
+                       test_cfg=dict(flip_test=False,
+                                     keypoint_score='geometric_mean'))
+    for q, e, g in zip(quality, eoks, geo):
+        np.testing.assert_array_equal(g.keypoints, q.keypoints)
+        # sqrt(quality * expected OKS), recomputed from the other two calls
+        np.testing.assert_allclose(
+            g.keypoint_scores,
+            np.sqrt(q.keypoint_scores * e.keypoint_expected_oks), rtol=1e-6)
+        assert g.keypoint_scores.shape == q.keypoint_scores.shape
     with pytest.raises(ValueError, match='keypoint_score'):
         head.predict(feats, _samples(),
                      test_cfg=dict(keypoint_score='presence'))

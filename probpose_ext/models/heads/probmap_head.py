@@ -1,7 +1,8 @@
 """ProbPose head: sparsemax probability maps with presence, visibility and
 localisation-quality branches (DESIGN.md sections 3-4, items 1-5)."""
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple, Union
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine.structures import InstanceData, PixelData
@@ -445,14 +446,17 @@ class ProbMapHead(HeatmapHead):
           :func:`probpose_ext.ops.credible_region_stats`).
         - ``keypoint_score`` (str): what ``keypoint_scores`` holds, which
           MMPose's metrics use to rank instances: ``'quality'`` (default,
-          the quality branch's predicted OKS) or ``'expected_oks'`` (the
-          map's expected OKS at the decoded keypoint).
+          the quality branch's predicted OKS), ``'expected_oks'`` (the
+          map's expected OKS at the decoded keypoint) or
+          ``'geometric_mean'`` (the square root of their product: two
+          estimates of the keypoint's OKS, one from the features, one from
+          the map).
 
         Returns:
             list[InstanceData] (and list[PixelData] with ``output_heatmaps``):
             ``keypoints`` (1, K, 2) in input pixels (the estimator maps them
-            to the image), ``keypoint_scores`` = predicted quality (OKS) or
-            the expected OKS (``keypoint_score``),
+            to the image), ``keypoint_scores`` = predicted quality (OKS),
+            the expected OKS or their geometric mean (``keypoint_score``),
             ``keypoints_visible`` = ``keypoint_presence`` = presence
             probability, ``keypoint_visibility``, ``keypoint_expected_oks``
             (1, K); with ``credible_level``: ``keypoint_credible_area``
@@ -511,21 +515,30 @@ class ProbMapHead(HeatmapHead):
             keypoint_credible_box=heatmap_boxes_to_input(boxes, *sizes))
 
     @staticmethod
-    def _fields(probs: Dict[str, Tensor], expected_oks,
+    def _fields(probs: Dict[str, Tensor],
+                expected_oks: Union[Tensor, Sequence[np.ndarray]],
                 test_cfg: ConfigType) -> Dict[str, object]:
         """The per-keypoint prediction fields from the branch probabilities
-        (B, K) and the expected OKS of the decoded keypoints (B arrays
-        (1, K)); ``test_cfg.keypoint_score`` picks what ``keypoint_scores``
-        (MMPose's instance rescoring and OKS-NMS read it) holds."""
-        presence = probs['presence_logits']
+        (B, K) and the expected OKS of the decoded keypoints ((B, K) tensor,
+        or B arrays (1, K) as ``batch_decode`` returns them);
+        ``test_cfg.keypoint_score`` picks what ``keypoint_scores`` (MMPose's
+        instance rescoring and OKS-NMS read it) holds."""
+        quality = probs['quality_logits']
+        if not isinstance(expected_oks, Tensor):
+            expected_oks = torch.from_numpy(np.concatenate(expected_oks))
+        expected_oks = expected_oks.to(quality)
         score = test_cfg.get('keypoint_score', 'quality')
         if score == 'quality':
-            scores = probs['quality_logits']
+            scores = quality
         elif score == 'expected_oks':
-            scores = [e.copy() for e in expected_oks]
+            scores = expected_oks
+        elif score == 'geometric_mean':
+            scores = torch.sqrt(quality * expected_oks)
         else:
-            raise ValueError("test_cfg.keypoint_score must be 'quality' or "
-                             f"'expected_oks', got {score!r}")
+            raise ValueError("test_cfg.keypoint_score must be 'quality', "
+                             "'expected_oks' or 'geometric_mean', got "
+                             f'{score!r}')
+        presence = probs['presence_logits']
         return dict(
             keypoint_scores=scores,
             keypoints_visible=presence,
