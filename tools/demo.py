@@ -1014,6 +1014,7 @@ def finetune(result: dict, splits: Dict[str, Split],
     import torch
 
     from probpose_ext.apis import train_main
+    from probpose_ext.apis.zoo import last_checkpoint
     work = osp.join(args.work_dir, 'finetune')
     config, weights = result['config'], result['weights']
     train_ann = osp.join(args.data_root, 'annotations',
@@ -1037,8 +1038,7 @@ def finetune(result: dict, splits: Dict[str, Split],
             train_main([cfg_path, '--work-dir', work, '--cfg-options',
                         *_train_options(_load_config(cfg_path), args)])
         seconds = time.time() - start
-        with open(osp.join(work, 'last_checkpoint')) as f:
-            checkpoint = f.read().strip()
+        checkpoint = last_checkpoint(work)
         meta = torch.load(checkpoint, map_location='cpu',
                           weights_only=True)['meta']
         ev, _ = evaluate_split(config, checkpoint, splits['val'], work,
@@ -1086,12 +1086,10 @@ def _finished_epochs(work_dir: str) -> int:
     """Epochs completed by the run in ``work_dir`` (its last checkpoint's
     ``meta.epoch``; 0 without one)."""
     import torch
-    last = osp.join(work_dir, 'last_checkpoint')
-    if not osp.isfile(last):
-        return 0
-    with open(last) as f:
-        path = f.read().strip()
-    if not osp.isfile(path):
+
+    from probpose_ext.apis.zoo import last_checkpoint
+    path = last_checkpoint(work_dir)
+    if path is None or not osp.isfile(path):
         return 0
     meta = torch.load(path, map_location='cpu', weights_only=True)['meta']
     return int(meta.get('epoch', 0))

@@ -135,7 +135,7 @@ def refit_main(argv: Optional[Sequence[str]] = None) -> str:
     from mmengine.config import DictAction
 
     from .cli import train_main
-    from .zoo import best_checkpoint, resolve_model
+    from .zoo import best_checkpoint, last_checkpoint, resolve_model
     parser = argparse.ArgumentParser(
         description='Refit the presence and visibility branches of a '
         'trained ProbPose model on its frozen network')
@@ -170,8 +170,7 @@ def refit_main(argv: Optional[Sequence[str]] = None) -> str:
         crop_prob=args.crop_prob, keep_ratio=args.keep_ratio)
     # MMPose's --resume without a path drops load_from; only resume when
     # the refit has a checkpoint of its own to resume from
-    resume = args.resume and osp.isfile(
-        osp.join(args.work_dir, 'last_checkpoint'))
+    resume = args.resume and last_checkpoint(args.work_dir) is not None
     train_main([path, '--work-dir', args.work_dir] +
                (['--resume'] if resume else []))
     return best_checkpoint(args.work_dir)

@@ -139,15 +139,32 @@ def resolve_model(config: str, checkpoint: Optional[str] = None,
     return config, checkpoint
 
 
+def last_checkpoint(work_dir: str) -> Optional[str]:
+    """The checkpoint MMEngine's ``last_checkpoint`` file of a training run
+    names (the one ``--resume`` continues from), or None without that
+    file."""
+    path = osp.join(work_dir, 'last_checkpoint')
+    if not osp.isfile(path):
+        return None
+    with open(path) as f:
+        return f.read().strip()
+
+
 def best_checkpoint(work_dir: str) -> str:
     """The ``best_*.pth`` checkpoint of a training run (MMEngine's
-    ``save_best``), else the last one."""
+    ``save_best``), else the last one.
+
+    Raises:
+        FileNotFoundError: If the run has neither.
+    """
     best = sorted(glob.glob(osp.join(work_dir, 'best_*.pth')),
                   key=osp.getmtime)
     if best:
         return best[-1]
-    with open(osp.join(work_dir, 'last_checkpoint')) as f:
-        return f.read().strip()
+    last = last_checkpoint(work_dir)
+    if last is None:
+        raise FileNotFoundError(f'no checkpoint in {work_dir}')
+    return last
 
 
 def _copy_logs(work_dir: str, dest: str) -> None:

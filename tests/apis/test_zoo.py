@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from probpose_ext.apis import infer_main
-from probpose_ext.apis.zoo import (ZOO_ENV, is_zoo_name, resolve,
-                                   resolve_model, zoo_names)
+from probpose_ext.apis.zoo import (ZOO_ENV, best_checkpoint, is_zoo_name,
+                                   last_checkpoint, resolve, resolve_model,
+                                   zoo_names)
 from tests.apis._random_ckpt import SYNTH_CFG, save_random_checkpoint
 from tests.conftest import DATA
 
@@ -74,6 +75,19 @@ def test_resolve_model_takes_a_config_and_checkpoint_or_a_zoo_name(zoo):
                                                       'w.pth')
     with pytest.raises(ValueError, match='neither a config file nor a zoo'):
         resolve_model(str(SYNTH_CFG))
+
+
+def test_last_and_best_checkpoint_of_a_run(tmp_path):
+    assert last_checkpoint(str(tmp_path)) is None
+    with pytest.raises(FileNotFoundError, match='no checkpoint'):
+        best_checkpoint(str(tmp_path))
+    last = tmp_path / 'epoch_3.pth'
+    (tmp_path / 'last_checkpoint').write_text(f'{last}\n')
+    assert last_checkpoint(str(tmp_path)) == str(last)
+    assert best_checkpoint(str(tmp_path)) == str(last)
+    (tmp_path / 'best_coco_AP_epoch_2.pth').write_bytes(b'')
+    assert best_checkpoint(str(tmp_path)) == str(
+        tmp_path / 'best_coco_AP_epoch_2.pth')
 
 
 @pytest.mark.slow

@@ -232,7 +232,7 @@ class ProbMapDHHead(ProbMapHead):
         keypoints, expected_oks, from_expert = self.decoder.decode_double(
             expert, wide)
         preds = self._pack(
-            [k[None] for k in keypoints.cpu().numpy()],
+            keypoints,
             dict(self._fields(probs, expected_oks, test_cfg),
                  keypoint_from_expert=from_expert,
                  **self._credible_fields_dh(expert, wide, from_expert,

@@ -1,8 +1,7 @@
 """ProbPose head: sparsemax probability maps with presence, visibility and
 localisation-quality branches (DESIGN.md sections 3-4, items 1-5)."""
-from typing import Dict, Optional, Sequence, Tuple, Union
+from typing import Dict, Optional, Sequence, Tuple
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine.structures import InstanceData, PixelData
@@ -515,17 +514,13 @@ class ProbMapHead(HeatmapHead):
             keypoint_credible_box=heatmap_boxes_to_input(boxes, *sizes))
 
     @staticmethod
-    def _fields(probs: Dict[str, Tensor],
-                expected_oks: Union[Tensor, Sequence[np.ndarray]],
-                test_cfg: ConfigType) -> Dict[str, object]:
-        """The per-keypoint prediction fields from the branch probabilities
-        (B, K) and the expected OKS of the decoded keypoints ((B, K) tensor,
-        or B arrays (1, K) as ``batch_decode`` returns them);
-        ``test_cfg.keypoint_score`` picks what ``keypoint_scores`` (MMPose's
-        instance rescoring and OKS-NMS read it) holds."""
+    def _fields(probs: Dict[str, Tensor], expected_oks: Tensor,
+                test_cfg: ConfigType) -> Dict[str, Tensor]:
+        """The per-keypoint prediction fields (B, K) from the branch
+        probabilities (B, K) and the expected OKS of the decoded keypoints
+        (B, K); ``test_cfg.keypoint_score`` picks what ``keypoint_scores``
+        (MMPose's instance rescoring and OKS-NMS read it) holds."""
         quality = probs['quality_logits']
-        if not isinstance(expected_oks, Tensor):
-            expected_oks = torch.from_numpy(np.concatenate(expected_oks))
         expected_oks = expected_oks.to(quality)
         score = test_cfg.get('keypoint_score', 'quality')
         if score == 'quality':
@@ -547,28 +542,24 @@ class ProbMapHead(HeatmapHead):
             keypoint_expected_oks=expected_oks)
 
     @staticmethod
-    def _pack(keypoints: Sequence, fields: Dict[str, object]
-              ) -> Predictions:
+    def _pack(keypoints: Tensor, fields: Dict[str, Tensor]) -> Predictions:
         """One ``InstanceData`` per sample from the decoded ``keypoints``
-        (B arrays (1, K, 2)) and per-sample ``fields`` (tensors with a
-        leading B dimension, or lists of B arrays with a leading 1)."""
-        preds = []
-        for i, kpts in enumerate(keypoints):
-            inst = InstanceData(keypoints=kpts)
-            for name, value in fields.items():
-                if isinstance(value, Tensor):
-                    # a copy: fields sharing one tensor stay independent
-                    value = value[i:i + 1].cpu().numpy().copy()
-                else:
-                    value = value[i]
-                inst.set_field(value, name)
-            preds.append(inst)
-        return preds
+        (B, K, 2) and the per-keypoint ``fields`` (each with a leading B
+        dimension); every sample gets (1, ...) numpy arrays of its own."""
+        arrays = {name: value.detach().cpu().numpy()
+                  for name, value in dict(keypoints=keypoints,
+                                          **fields).items()}
+        # copies: fields sharing one tensor stay independent
+        return [
+            InstanceData(**{name: value[i:i + 1].copy()
+                            for name, value in arrays.items()})
+            for i in range(keypoints.shape[0])
+        ]
 
     def _predict(self, feats: Features, batch_data_samples: OptSampleList,
                  test_cfg: ConfigType) -> Predictions:
         prob, probs = self._test_outputs(feats, batch_data_samples, test_cfg)
-        keypoints, expected_oks = self.decoder.batch_decode(prob)
+        keypoints, expected_oks = self.decoder.decode_window(prob.float())
         preds = self._pack(
             keypoints,
             dict(self._fields(probs, expected_oks, test_cfg),
