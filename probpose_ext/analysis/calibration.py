@@ -346,14 +346,14 @@ def collect_calibration_data(config,
                           desc='calibration data', unit='batch'):
             data = model.data_preprocessor(batch, False)
             out = model.head.forward(model.extract_feat(data['inputs']))
-            if 'logits' not in out:
+            if not hasattr(out, 'logits'):
                 raise ValueError(f'{type(model.head).__name__}.forward '
-                                 "returned no 'logits'")
+                                 "returned no 'logits' field")
             samples = data['data_samples']
             parts['logits'].append(
-                _keypoint_logits(out['logits'], samples).float().cpu())
+                _keypoint_logits(out.logits, samples).float().cpu())
             parts['presence'].append(
-                torch.sigmoid(out['presence_logits']).float().cpu())
+                torch.sigmoid(out.presence_logits).float().cpu())
             parts['gt_xy'].append(
                 _gt_labels(samples, 'keypoint_labels').float().cpu())
             parts['map_valid'].append(

@@ -41,10 +41,10 @@ def test_head_trains_under_bf16_autocast(head_type):
     with torch.autocast(**BF16):
         out = head.forward(head_feats())
     # the convolutions ran in bfloat16, the maps are float32 and normalised
-    assert out['logits'].dtype == torch.bfloat16
-    assert out['prob'].dtype == torch.float32
-    torch.testing.assert_close(out['prob'].sum(dim=(2, 3)),
-                               torch.ones(out['prob'].shape[:2]))
+    assert out.logits.dtype == torch.bfloat16
+    assert out.prob.dtype == torch.float32
+    torch.testing.assert_close(out.prob.sum(dim=(2, 3)),
+                               torch.ones(out.prob.shape[:2]))
     ref, ref_grads = _losses_and_grads(head, samples, autocast=False)
     mixed, grads = _losses_and_grads(head, samples, autocast=True)
     assert set(mixed) == set(ref)

@@ -36,17 +36,17 @@ def test_built_from_registry_with_two_map_groups():
     assert isinstance(head, ProbMapDHHead) and isinstance(head, ProbMapHead)
     assert head.final_layer.out_channels == 2 * K
     out = head.forward(_feats())
-    assert out['prob'].shape == out['logits'].shape == (2, 2 * K, 16, 12)
-    torch.testing.assert_close(out['prob'].sum(dim=(2, 3)),
+    assert out.prob.shape == out.logits.shape == (2, 2 * K, 16, 12)
+    torch.testing.assert_close(out.prob.sum(dim=(2, 3)),
                                torch.ones(2, 2 * K))
     # each map is its own sparsemax at the head's temperature
-    expert, wide = head.split_maps(out['prob'])
-    logits_e, logits_w = head.split_maps(out['logits'])
+    expert, wide = head.split_maps(out.prob)
+    logits_e, logits_w = head.split_maps(out.logits)
     for prob, logits in ((expert, logits_e), (wide, logits_w)):
         torch.testing.assert_close(
             prob, sparsemax(logits.flatten(2) / 0.5, -1).reshape(prob.shape))
     for key in ('presence_logits', 'visibility_logits', 'quality_logits'):
-        assert out[key].shape == (2, K)
+        assert getattr(out, key).shape == (2, K)
 
 
 def test_bad_config():
@@ -76,7 +76,7 @@ def test_loss_is_the_sum_of_both_oks_risks_and_the_branch_losses():
         'loss_kpt', 'loss_kpt_wide', 'loss_presence', 'loss_visibility',
         'loss_quality', 'acc_presence', 'oks_decoded', 'expert_ratio'}
     out = head.forward(feats)
-    expert, wide = head.split_maps(out['prob'])
+    expert, wide = head.split_maps(out.prob)
     gt = _labels(samples)
     kpt = oks_risk_loss(expert, gt['keypoint_labels'], gt['oks_variance'],
                         gt['keypoint_weights'], 0.05)
@@ -91,7 +91,7 @@ def test_loss_is_the_sum_of_both_oks_risks_and_the_branch_losses():
     # presence: BCE against "inside the input window", annotated keypoints
     w = gt['presence_weights']
     bce = F.binary_cross_entropy_with_logits(
-        out['presence_logits'], gt['keypoints_in_window'], reduction='none')
+        out.presence_logits, gt['keypoints_in_window'], reduction='none')
     assert losses['loss_presence'].item() == pytest.approx(
         ((bce * w).sum() / w.sum()).item(), rel=1e-5)
     # quality: OKS of the DH decision (the codec's public decoding), in
@@ -100,7 +100,7 @@ def test_loss_is_the_sum_of_both_oks_risks_and_the_branch_losses():
     pred = input_to_heatmap(np.concatenate(kpts), INPUT, HEATMAP)
     d2 = ((pred - gt['keypoint_labels'].numpy())**2).sum(-1)
     target = np.exp(-d2 / (2 * gt['oks_variance'].numpy()))
-    q = torch.sigmoid(out['quality_logits']).detach().numpy()
+    q = torch.sigmoid(out.quality_logits).detach().numpy()
     ww = gt['keypoint_weights_wide'].numpy()
     assert losses['loss_quality'].item() == pytest.approx(
         ((q - target)**2 * ww).sum() / ww.sum(), rel=1e-4)
@@ -117,7 +117,7 @@ def test_dense_loss_of_each_map_towards_its_own_labels():
     head = _head(dense_loss_weight=0.5, wide_loss_weight=0.7)
     feats, samples = _feats(), _samples()
     losses = head.loss(feats, samples)
-    logits_e, logits_w = head.split_maps(head.forward(feats)['logits'])
+    logits_e, logits_w = head.split_maps(head.forward(feats).logits)
     gt = _labels(samples)
 
     def dense(logits, suffix):
@@ -146,7 +146,7 @@ def test_dense_target_sigma_is_scaled_to_the_wide_maps_pixels():
                  dense_target_sigma=2.0)
     feats, samples = _feats(), _samples()
     losses = head.loss(feats, samples)
-    _, logits_w = head.split_maps(head.forward(feats)['logits'])
+    _, logits_w = head.split_maps(head.forward(feats).logits)
     gt = _labels(samples)
     # the wide map's pixels are wide_factor times coarser
     sigma = 2.0 / head.decoder.wide_factor
@@ -192,10 +192,9 @@ def _patch_forward(head, expert_px, wide_px):
     real_forward = head.forward
 
     def forward(feats):
-        out = real_forward(feats)
-        out['logits'] = logits.expand(feats[-1].shape[0], -1, -1, -1)
-        out['prob'] = head.normalise(out['logits'])
-        return out
+        batch_logits = logits.expand(feats[-1].shape[0], -1, -1, -1)
+        return real_forward(feats)._replace(
+            logits=batch_logits, prob=head.normalise(batch_logits))
 
     head.forward = forward
 
@@ -251,7 +250,7 @@ def test_flip_test_flips_both_map_groups():
     preds, fields = head.predict(
         [feats, feats], _samples(),
         test_cfg=dict(flip_test=True, output_heatmaps=True))
-    expert, wide = head.split_maps(out['prob'])
+    expert, wide = head.split_maps(out.prob)
     avg_e = 0.5 * (expert + expert.flip(-1)[:, FLIP])
     avg_w = 0.5 * (wide + wide.flip(-1)[:, FLIP])
     torch.testing.assert_close(fields[1].heatmaps, avg_e[1].detach())
@@ -261,8 +260,8 @@ def test_flip_test_flips_both_map_groups():
         np.testing.assert_allclose(preds[i].keypoints, kpts[i], rtol=1e-5)
         np.testing.assert_allclose(preds[i].keypoint_expected_oks, scores[i],
                                    rtol=1e-5)
-    presence = 0.5 * (torch.sigmoid(out['presence_logits']) +
-                      torch.sigmoid(out['presence_logits'][:, FLIP]))
+    presence = 0.5 * (torch.sigmoid(out.presence_logits) +
+                      torch.sigmoid(out.presence_logits[:, FLIP]))
     np.testing.assert_allclose(preds[0].keypoint_presence[0],
                                presence[0].detach().numpy(), rtol=1e-6)
 
@@ -271,7 +270,7 @@ def test_test_time_temperature_applies_to_both_maps():
     head, feats = _head(temperature=0.5), _feats()
     preds = head.predict(feats, _samples(), test_cfg=dict(temperature=2.0))
     ref = _head(temperature=2.0)
-    expert, wide = ref.split_maps(ref.forward(feats)['prob'])
+    expert, wide = ref.split_maps(ref.forward(feats).prob)
     kpts, _ = ref.decoder.batch_decode(torch.stack([expert, wide], 1))
     for pred, k in zip(preds, kpts):
         np.testing.assert_allclose(pred.keypoints, k, rtol=1e-5)

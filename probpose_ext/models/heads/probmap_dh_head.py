@@ -1,6 +1,6 @@
 """ProbPose-DH head: expert and wide probability maps from the same features
 (double-heatmap variant; geometry in :mod:`probpose_ext.ops.double_map`)."""
-from typing import Dict, Sequence, Tuple
+from typing import Dict, Tuple
 
 import torch
 from mmcv.cnn import build_conv_layer
@@ -10,9 +10,11 @@ from mmpose.utils.typing import (ConfigType, Features, OptConfigType,
                                  OptSampleList, Predictions)
 from torch import Tensor
 
+from ...ops.bce import weighted_mean
 from ...ops.double_map import input_to_heatmap
 from ...utils.validation import strict_kwargs
-from .probmap_head import ProbMapHead, _weighted_mean
+from ..utils import pack_instances
+from .probmap_head import ProbMapHead
 
 #: wide-map labels the head reads besides ProbMapHead's (ProbMapDH codec)
 _WIDE_LABELS = ('keypoint_labels_wide', 'oks_variance_wide',
@@ -31,9 +33,10 @@ class ProbMapDHHead(ProbMapHead):
     outputs is exactly two final layers of ``K`` outputs on the same
     features (output channels are independent). Each map is normalised by
     sparsemax over its H*W pixels at the same temperature, so
-    :meth:`forward` returns ``prob`` and ``logits`` of shape (B, 2K, H, W)
-    (:meth:`split_maps` separates them) and ProbMapHead's test-time code
-    (temperature, flip averaging) applies to both maps unchanged.
+    :meth:`forward` returns ProbMapHead's :class:`ProbMapOutputs` with
+    ``prob`` and ``logits`` of shape (B, 2K, H, W) (:meth:`split_maps`
+    separates them) and ProbMapHead's test-time code (temperature, flip
+    averaging over ``map_groups = 2`` blocks) applies to both maps.
 
     Losses: OKS risk of the expert maps against the expert labels
     (``loss_kpt``, keypoints annotated and inside the input window) plus
@@ -82,6 +85,7 @@ class ProbMapDHHead(ProbMapHead):
     """
 
     codec_types = ('ProbMapDH', )
+    map_groups = 2
 
     def __init__(self,
                  in_channels: int,
@@ -145,7 +149,7 @@ class ProbMapDHHead(ProbMapHead):
         map)."""
         out = self.forward(feats)
         gt = self._gather_labels(batch_data_samples)
-        expert, wide = self.split_maps(out['prob'])
+        expert, wide = self.split_maps(out.prob)
         gt_kpts = gt['keypoint_labels'].to(expert)
         variance = gt['oks_variance'].to(expert)
         wide_weights = gt['keypoint_weights_wide'].to(expert)
@@ -156,7 +160,7 @@ class ProbMapDHHead(ProbMapHead):
                 wide, gt['keypoint_labels_wide'].to(wide),
                 gt['oks_variance_wide'].to(wide), wide_weights))
         if self.dense_loss_weight > 0:
-            logits, logits_wide = self.split_maps(out['logits'])
+            logits, logits_wide = self.split_maps(out.logits)
             losses['loss_dense'] = self._dense_loss(
                 logits, expert, gt_kpts, variance,
                 gt['keypoint_weights'].to(expert))
@@ -173,24 +177,14 @@ class ProbMapDHHead(ProbMapHead):
             pred = input_to_heatmap(pred, self.decoder.input_size,
                                     self.decoder.heatmap_size)
         losses.update(
-            self._quality_losses(out['quality_logits'], pred, gt_kpts,
+            self._quality_losses(out.quality_logits, pred, gt_kpts,
                                  variance, wide_weights))
         with torch.no_grad():
-            losses['expert_ratio'] = _weighted_mean(from_expert.to(expert),
+            losses['expert_ratio'] = weighted_mean(from_expert.to(expert),
                                                     wide_weights)
         return losses
 
     # -------------------------------------------------------------- predict
-    def _flip_outputs(self, out: Dict[str, Tensor],
-                      flip_indices: Sequence[int]) -> Dict[str, Tensor]:
-        """ProbMapHead's flip applied to each map group (the left/right
-        swap acts within the K expert and within the K wide maps)."""
-        expert, wide = self.split_maps(out['prob'])
-        flipped = super()._flip_outputs(dict(out, prob=expert), flip_indices)
-        wide = super()._flip_outputs(dict(out, prob=wide), flip_indices)
-        flipped['prob'] = torch.cat([flipped['prob'], wide['prob']], dim=1)
-        return flipped
-
     def _credible_fields_dh(self, expert: Tensor, wide: Tensor,
                             from_expert: Tensor,
                             test_cfg: ConfigType) -> Dict[str, Tensor]:
@@ -231,7 +225,7 @@ class ProbMapDHHead(ProbMapHead):
         expert, wide = self.split_maps(prob)
         keypoints, expected_oks, from_expert = self.decoder.decode_double(
             expert, wide)
-        preds = self._pack(
+        preds = pack_instances(
             keypoints,
             dict(self._fields(probs, expected_oks, test_cfg),
                  keypoint_from_expert=from_expert,

@@ -1,54 +1,49 @@
 """ProbPose head: sparsemax probability maps with presence, visibility and
 localisation-quality branches (DESIGN.md sections 3-4, items 1-5)."""
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, NamedTuple, Optional, Sequence, Tuple
 
 import torch
-import torch.nn.functional as F
-from mmengine.structures import InstanceData, PixelData
+from mmengine.structures import PixelData
 from mmpose.models.heads import HeatmapHead
-from mmpose.models.utils.tta import flip_heatmaps
 from mmpose.registry import MODELS
 from mmpose.utils.typing import (ConfigType, Features, OptConfigType,
                                  OptSampleList, Predictions)
 from torch import Tensor, nn
 
 from ...ops import (credible_region_stats, decode_expected_oks,
-                     oks_target_map, sparsemax_loss, sparsemax_maps)
+                    oks_target_map, sparsemax_loss, sparsemax_maps)
+from ...ops.bce import weighted_mean
 from ...ops.double_map import heatmap_area_to_input, heatmap_boxes_to_input
+from ..utils import flip_test_average, pack_instances
 
 #: labels the head reads from ``gt_instance_labels`` (see ProbMap codec)
 _LABELS = ('keypoint_labels', 'oks_variance', 'keypoint_weights',
            'keypoints_in_window', 'presence_weights', 'visibility_labels',
            'visibility_weights')
-#: scalar branches of the head, (B, K) logits each
-_BRANCHES = ('presence_logits', 'visibility_logits', 'quality_logits')
+#: scalar branches of the head, (B, K) logits each (fields of
+#: :class:`ProbMapOutputs`)
+BRANCHES = ('presence_logits', 'visibility_logits', 'quality_logits')
 
 
-def _weighted_mean(values: Tensor, weights: Tensor) -> Tensor:
-    return (values * weights).sum() / weights.sum().clamp_min(1.0)
+class ProbMapOutputs(NamedTuple):
+    """What :meth:`ProbMapHead.forward` returns: a tuple of tensors, as
+    MMPose heads return (``mode='tensor'``, FLOP counting and export rely on
+    it), with named fields.
 
-
-def balanced_bce_with_logits(logits: Tensor, labels: Tensor,
-                             weights: Tensor) -> Tensor:
-    """Class-balanced binary cross-entropy over the weighted entries.
-
-    Positives and negatives each contribute half of the loss (within the
-    batch), so a rare class is not ignored.
-
-    Args:
-        logits (Tensor): (N, K) logits.
-        labels (Tensor): (N, K) targets in {0, 1}.
-        weights (Tensor): (N, K) 1 for entries that count.
-
-    Returns:
-        Tensor: Scalar loss.
+    Attributes:
+        prob (Tensor): Probability maps (B, M, H, W), each summing to 1
+            (M = K; 2K for ProbPose-DH: expert then wide maps).
+        logits (Tensor): The map logits before the temperature (B, M, H, W)
+            (what calibration refits).
+        presence_logits (Tensor): Presence logits (B, K).
+        visibility_logits (Tensor): Visibility logits (B, K).
+        quality_logits (Tensor): Localisation-quality logits (B, K).
     """
-    bce = F.binary_cross_entropy_with_logits(logits, labels, reduction='none')
-    pos, neg = weights * labels, weights * (1 - labels)
-    # An empty class contributes 0 (a zero numerator over a denominator
-    # clamped to 1), without testing ``mask.sum() > 0``: that would copy the
-    # sum to the host and stall CUDA training at every step.
-    return 0.5 * (_weighted_mean(bce, pos) + _weighted_mean(bce, neg))
+    prob: Tensor
+    logits: Tensor
+    presence_logits: Tensor
+    visibility_logits: Tensor
+    quality_logits: Tensor
 
 
 class _GlobalAvgPool(torch.autograd.Function):
@@ -127,14 +122,23 @@ class ProbMapHead(HeatmapHead):
             narrower than the Gaussian (eyes and nose of small people) keep
             their tighter target. Defaults to False.
         loss (dict): Map loss config. Defaults to ``OKSRiskLoss``.
-        presence_loss_weight, visibility_loss_weight, quality_loss_weight
-            (float): Weights of the scalar losses.
+        loss_presence (dict): Presence loss config, called as
+            ``loss(logits, in_window, weights)`` on (B, K) tensors. Defaults
+            to ``WeightedBCELoss`` (BCE averaged over the annotated
+            keypoints).
+        loss_visibility (dict): Visibility loss config, called the same way
+            on the visibility labels. Defaults to the class-balanced
+            ``WeightedBCELoss``.
+        quality_loss_weight (float): Weight of the quality regression.
         decoder (dict): The ``ProbMap`` codec config.
         init_cfg (dict, optional): Initialisation config.
     """
 
     #: codec types this head decodes with
     codec_types: Tuple[str, ...] = ('ProbMap', )
+    #: blocks of K maps in :meth:`forward`'s ``prob`` (flip test swaps
+    #: left/right keypoints within each)
+    map_groups: int = 1
 
     def __init__(self,
                  in_channels: int,
@@ -154,8 +158,9 @@ class ProbMapHead(HeatmapHead):
                  dense_target_sigma: Optional[float] = None,
                  dense_target_min_oks: bool = False,
                  loss: ConfigType = dict(type='OKSRiskLoss'),
-                 presence_loss_weight: float = 1.0,
-                 visibility_loss_weight: float = 1.0,
+                 loss_presence: ConfigType = dict(type='WeightedBCELoss'),
+                 loss_visibility: ConfigType = dict(type='WeightedBCELoss',
+                                                    class_balanced=True),
                  quality_loss_weight: float = 1.0,
                  decoder: OptConfigType = None,
                  init_cfg: OptConfigType = None) -> None:
@@ -202,8 +207,8 @@ class ProbMapHead(HeatmapHead):
         self.dense_target_sigma = None if dense_target_sigma is None else \
             float(dense_target_sigma)
         self.dense_target_min_oks = bool(dense_target_min_oks)
-        self.presence_loss_weight = presence_loss_weight
-        self.visibility_loss_weight = visibility_loss_weight
+        self.presence_loss_module = MODELS.build(loss_presence)
+        self.visibility_loss_module = MODELS.build(loss_visibility)
         self.quality_loss_weight = quality_loss_weight
         channels = in_channels if isinstance(in_channels, int) else \
             in_channels[-1]
@@ -258,17 +263,17 @@ class ProbMapHead(HeatmapHead):
         return sparsemax_maps(
             logits, self.temperature if temperature is None else temperature)
 
-    def forward(self, feats: Tuple[Tensor]) -> Dict[str, Tensor]:
+    def forward(self, feats: Tuple[Tensor]) -> ProbMapOutputs:
         """Forward the network.
 
         Args:
             feats (Tuple[Tensor]): Backbone features; the last is used.
 
         Returns:
-            dict: ``prob`` (B, K, H, W) probability maps (each sums to 1),
-            ``logits`` (B, K, H, W) the map logits before the temperature
-            (what calibration refits), ``presence_logits``,
-            ``visibility_logits`` and ``quality_logits`` (B, K).
+            ProbMapOutputs: ``(prob, logits, presence_logits,
+            visibility_logits, quality_logits)``: the probability maps
+            (B, K, H, W), each summing to 1, the map logits before the
+            temperature (B, K, H, W), and the branch logits (B, K).
         """
         x = feats[-1]
         # The branches' AdaptiveAvgPool2d(1) + Flatten, computed once, and
@@ -284,7 +289,7 @@ class ProbMapHead(HeatmapHead):
         else:
             branch_in = x.detach() if self.detach_branches else x
             presence, visibility = self.presence_branch, self.visibility_branch
-        return dict(
+        return ProbMapOutputs(
             prob=prob,
             logits=logits,
             presence_logits=presence(branch_in),
@@ -315,7 +320,7 @@ class ProbMapHead(HeatmapHead):
         prediction (heatmap pixels for both distance and variance)."""
         out = self.forward(feats)
         gt = self._gather_labels(batch_data_samples)
-        prob = out['prob']
+        prob = out.prob
         gt_kpts = gt['keypoint_labels'].to(prob)
         variance = gt['oks_variance'].to(prob)
         map_weights = gt['keypoint_weights'].to(prob)
@@ -323,7 +328,7 @@ class ProbMapHead(HeatmapHead):
             loss_kpt=self.loss_module(prob, gt_kpts, variance, map_weights))
         if self.dense_loss_weight > 0:
             losses['loss_dense'] = self._dense_loss(
-                out['logits'], prob, gt_kpts, variance, map_weights)
+                out.logits, prob, gt_kpts, variance, map_weights)
 
         losses.update(self._branch_losses(out, gt))
         with torch.no_grad():
@@ -332,7 +337,7 @@ class ProbMapHead(HeatmapHead):
             else:
                 pred_kpts, _ = decode_expected_oks(prob.detach(), variance)
         losses.update(
-            self._quality_losses(out['quality_logits'], pred_kpts, gt_kpts,
+            self._quality_losses(out.quality_logits, pred_kpts, gt_kpts,
                                  variance, map_weights))
         return losses
 
@@ -362,7 +367,7 @@ class ProbMapHead(HeatmapHead):
             logits.float().reshape(b, k, h * w) / self.temperature,
             target.reshape(b, k, h * w),
             prob=prob.reshape(b, k, h * w))
-        return self.dense_loss_weight * _weighted_mean(loss, weights.float())
+        return self.dense_loss_weight * weighted_mean(loss, weights.float())
 
     def _quality_losses(self, quality_logits: Tensor, pred_kpts: Tensor,
                         gt_kpts: Tensor, variance: Tensor,
@@ -387,45 +392,32 @@ class ProbMapHead(HeatmapHead):
         quality = torch.sigmoid(quality_logits.float())
         weights = weights.float()
         losses = dict(loss_quality=self.quality_loss_weight *
-                      _weighted_mean((quality - target_oks)**2, weights))
+                      weighted_mean((quality - target_oks)**2, weights))
         with torch.no_grad():
-            losses['oks_decoded'] = _weighted_mean(target_oks, weights)
+            losses['oks_decoded'] = weighted_mean(target_oks, weights)
         return losses
 
-    def _branch_losses(self, out: Dict[str, Tensor],
+    def _branch_losses(self, out: ProbMapOutputs,
                        gt: Dict[str, Tensor]) -> Dict[str, Tensor]:
         """Presence BCE (annotated keypoints, label: inside the activation
         window), class-balanced visibility BCE, and the presence accuracy
         (logged), from :meth:`forward`'s outputs and the gathered labels."""
-        # float32 under autocast too (the scalar losses are cheap)
-        logits = out['presence_logits'].float()
-        presence_w = gt['presence_weights'].to(logits)
-        in_window = gt['keypoints_in_window'].to(logits)
-        presence_bce = F.binary_cross_entropy_with_logits(
-            logits, in_window, reduction='none')
+        in_window = gt['keypoints_in_window']
+        presence_w = gt['presence_weights']
         losses = dict(
-            loss_presence=self.presence_loss_weight *
-            _weighted_mean(presence_bce, presence_w),
-            loss_visibility=self.visibility_loss_weight *
-            balanced_bce_with_logits(out['visibility_logits'].float(),
-                                     gt['visibility_labels'].to(logits),
-                                     gt['visibility_weights'].to(logits)))
+            loss_presence=self.presence_loss_module(
+                out.presence_logits, in_window, presence_w),
+            loss_visibility=self.visibility_loss_module(
+                out.visibility_logits, gt['visibility_labels'],
+                gt['visibility_weights']))
         with torch.no_grad():
-            correct = ((logits > 0).to(logits) == in_window)
-            losses['acc_presence'] = _weighted_mean(correct, presence_w)
+            logits = out.presence_logits.float()
+            correct = ((logits > 0) == (in_window > 0.5)).to(logits)
+            losses['acc_presence'] = weighted_mean(correct,
+                                                   presence_w.to(logits))
         return losses
 
     # -------------------------------------------------------------- predict
-    def _flip_outputs(self, out: Dict[str, Tensor],
-                      flip_indices: Sequence[int]) -> Dict[str, Tensor]:
-        flipped = dict(
-            prob=flip_heatmaps(
-                out['prob'], flip_indices=flip_indices, flip_mode='heatmap',
-                shift_heatmap=False))
-        for key in _BRANCHES:
-            flipped[key] = out[key][:, flip_indices]
-        return flipped
-
     def predict(self,
                 feats: Features,
                 batch_data_samples: OptSampleList,
@@ -472,31 +464,28 @@ class ProbMapHead(HeatmapHead):
         branch probabilities (B, K), flip-averaged with ``flip_test``."""
         temperature = test_cfg.get('temperature', None)
 
-        def run(x: Features) -> Dict[str, Tensor]:
+        def run(x: Features) -> ProbMapOutputs:
             out = self.forward(x)
             if temperature is not None:
-                out['prob'] = self.normalise(out['logits'], temperature)
+                out = out._replace(
+                    prob=self.normalise(out.logits, temperature))
             return out
 
         if test_cfg.get('flip_test', False):
-            flip_indices = batch_data_samples[0].metainfo['flip_indices']
             feats_orig, feats_flip = feats
-            out = run(feats_orig)
-            out_flip = self._flip_outputs(run(feats_flip), flip_indices)
-            prob = 0.5 * (out['prob'] + out_flip['prob'])
-            probs = {
-                key: 0.5 * (torch.sigmoid(out[key].float()) +
-                            torch.sigmoid(out_flip[key].float()))
-                for key in _BRANCHES
-            }
-        else:
-            out = run(feats)
-            prob = out['prob']
-            probs = {
-                key: torch.sigmoid(out[key].float())
-                for key in _BRANCHES
-            }
-        return prob, probs
+            out, out_flip = run(feats_orig), run(feats_flip)
+            prob, probs = flip_test_average(
+                out.prob, out_flip.prob,
+                [getattr(out, key) for key in BRANCHES],
+                [getattr(out_flip, key) for key in BRANCHES],
+                batch_data_samples[0].metainfo['flip_indices'],
+                groups=self.map_groups)
+            return prob, dict(zip(BRANCHES, probs))
+        out = run(feats)
+        return out.prob, {
+            key: torch.sigmoid(getattr(out, key).float())
+            for key in BRANCHES
+        }
 
     def _credible_fields(self, prob: Tensor, test_cfg: ConfigType,
                          factor: float = 1.0) -> Dict[str, Tensor]:
@@ -541,26 +530,11 @@ class ProbMapHead(HeatmapHead):
             keypoint_visibility=probs['visibility_logits'],
             keypoint_expected_oks=expected_oks)
 
-    @staticmethod
-    def _pack(keypoints: Tensor, fields: Dict[str, Tensor]) -> Predictions:
-        """One ``InstanceData`` per sample from the decoded ``keypoints``
-        (B, K, 2) and the per-keypoint ``fields`` (each with a leading B
-        dimension); every sample gets (1, ...) numpy arrays of its own."""
-        arrays = {name: value.detach().cpu().numpy()
-                  for name, value in dict(keypoints=keypoints,
-                                          **fields).items()}
-        # copies: fields sharing one tensor stay independent
-        return [
-            InstanceData(**{name: value[i:i + 1].copy()
-                            for name, value in arrays.items()})
-            for i in range(keypoints.shape[0])
-        ]
-
     def _predict(self, feats: Features, batch_data_samples: OptSampleList,
                  test_cfg: ConfigType) -> Predictions:
         prob, probs = self._test_outputs(feats, batch_data_samples, test_cfg)
         keypoints, expected_oks = self.decoder.decode_window(prob.float())
-        preds = self._pack(
+        preds = pack_instances(
             keypoints,
             dict(self._fields(probs, expected_oks, test_cfg),
                  **self._credible_fields(prob, test_cfg)))

@@ -1,3 +1,4 @@
 from .oks_risk_loss import OKSRiskLoss
+from .weighted_bce_loss import WeightedBCELoss
 
-__all__ = ['OKSRiskLoss']
+__all__ = ['OKSRiskLoss', 'WeightedBCELoss']

@@ -1,0 +1,6 @@
+"""Helpers shared by the heads (test-time flip averaging, packing of the
+predictions); no registered classes."""
+from .packing import pack_instances
+from .tta import flip_back_maps, flip_test_average
+
+__all__ = ['flip_back_maps', 'flip_test_average', 'pack_instances']
