@@ -1,14 +1,17 @@
 """Pure maths on tensors and arrays (no registry imports): sparsemax, OKS
 kernels, expected-OKS decoding, the OKS-risk loss, activation-window
-geometry, Ex-OKS, calibration of probability maps and credible regions."""
+geometry, Ex-OKS, calibration of probability maps and credible regions,
+crop-to-image maps and covariance algebra."""
 from .calibration import (calibration_curve, fit_temperature, miscalibration,
                           rank_mass)
 from .credible import credible_region_mask, credible_region_stats
-from .crop_transform import (covariance_ellipse, crop_to_image_affine,
-                             ellipse_polygon, ellipse_radius,
-                             heatmap_to_image_affine, map_areas, map_boxes,
-                             map_covariances, map_full_covariances,
-                             map_points)
+from .covariance import (covariance_blocks, covariance_ellipse,
+                         ellipse_polygon, ellipse_radius, flip_covariances,
+                         flip_full_covariances, map_covariances,
+                         map_full_covariances, select_full_covariance,
+                         transform_covariances, transform_full_covariances)
+from .crop_transform import (crop_to_image_affine, heatmap_to_image_affine,
+                             map_areas, map_boxes, map_points)
 from .double_map import (choose_double_map, heatmap_to_input, input_to_heatmap,
                          wide_window)
 from .ex_oks import ex_oks, ex_oks_matrix
@@ -38,5 +41,8 @@ __all__ = [
     'reliability_diagram', 'binary_calibration_errors', 'credible_coverage',
     'crop_to_image_affine', 'heatmap_to_image_affine', 'map_points',
     'map_boxes', 'map_areas', 'map_covariances', 'map_full_covariances',
-    'covariance_ellipse', 'ellipse_radius', 'ellipse_polygon'
+    'covariance_ellipse', 'ellipse_radius', 'ellipse_polygon',
+    'transform_covariances', 'transform_full_covariances',
+    'flip_covariances', 'flip_full_covariances', 'covariance_blocks',
+    'select_full_covariance'
 ]

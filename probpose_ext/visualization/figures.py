@@ -20,8 +20,8 @@ import numpy as np
 from mmengine.structures import InstanceData
 
 from ..models.pose_estimators.probpose_estimator import ProbPoseEstimator
-from ..ops.crop_transform import (map_areas, map_boxes, map_covariances,
-                                  map_full_covariances, map_points)
+from ..ops.covariance import map_covariances, map_full_covariances
+from ..ops.crop_transform import map_areas, map_boxes, map_points
 
 Colour = Tuple[int, int, int]
 

@@ -11,8 +11,8 @@ from mmengine.structures import InstanceData, PixelData
 from mmpose.registry import VISUALIZERS
 from mmpose.visualization import PoseLocalVisualizer
 
-from ..ops.crop_transform import (covariance_blocks, covariance_ellipse,
-                                  ellipse_polygon, ellipse_radius)
+from ..ops.covariance import (covariance_blocks, covariance_ellipse,
+                              ellipse_polygon, ellipse_radius)
 from ..utils.validation import strict_kwargs
 
 

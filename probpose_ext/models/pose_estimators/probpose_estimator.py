@@ -5,9 +5,10 @@ from mmpose.models.pose_estimators import TopdownPoseEstimator
 from mmpose.registry import MODELS
 from mmpose.utils.typing import InstanceList, PixelDataList, SampleList
 
+from ...ops.covariance import (map_covariances, map_full_covariances,
+                               select_full_covariance)
 from ...ops.crop_transform import (crop_to_image_affine, map_areas, map_boxes,
-                                   map_covariances, map_full_covariances,
-                                   map_points, select_full_covariance)
+                                   map_points)
 from ...utils.validation import strict_kwargs
 
 
