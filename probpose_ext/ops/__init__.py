@@ -1,7 +1,10 @@
 """Pure maths on tensors and arrays (no registry imports): sparsemax, OKS
 kernels, expected-OKS decoding, the OKS-risk loss, activation-window
 geometry, Ex-OKS, calibration of probability maps and credible regions,
-crop-to-image maps and covariance algebra."""
+crop-to-image maps, covariance algebra and the weighted BCE of the
+scalar branches."""
+from .bce import (balanced_bce_with_logits, weighted_bce_with_logits,
+                  weighted_mean)
 from .calibration import (calibration_curve, fit_temperature, miscalibration,
                           rank_mass)
 from .credible import credible_region_mask, credible_region_stats
@@ -27,6 +30,7 @@ from .windows import (activation_window, keypoint_domains, pad_to_contain,
                       sq_distance_to_window_boundary)
 
 __all__ = [
+    'weighted_mean', 'weighted_bce_with_logits', 'balanced_bce_with_logits',
     'sparsemax', 'sparsemax_maps', 'sparsemax_loss', 'oks',
     'oks_variance_instance',
     'oks_variance_nominal',
