@@ -1,0 +1,16 @@
+"""The embedded data generators and the models they share.
+
+* :mod:`.kinematics`: the public 3D body model (joint angles and limits,
+  body proportions, forward kinematics over (time, people), COCO-17 and
+  Human3.6M-17 joint sets).
+* :mod:`.camera`: pinhole cameras in MMPose's ``SimpleCamera`` /
+  ``cameras.pkl`` conventions and a Human3.6M-like rig.
+* :mod:`.synthpose`: SynthPose, synthetic 2D pose images in COCO format.
+* :mod:`.cropcoco`: CropCOCO, cropped copies of COCO keypoint data sets.
+* :mod:`.common`: per-item random generators, argument checks, encoding,
+  atomic output directories and the worker pool the generators share.
+
+Nothing is imported here: the modules need no registry and are imported on
+demand (``from probpose_ext.datasets.generators.synthpose import
+make_synthpose``).
+"""
