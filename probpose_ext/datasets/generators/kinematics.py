@@ -186,6 +186,16 @@ ANGLE_LIMITS.setflags(write=False)
 BODY_FIELDS: Tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Body))
 
 
+def _vector(values: np.ndarray, names: Sequence[str],
+            what: str) -> List[float]:
+    """The entries of a 1D vector with one value per name."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.shape != (len(names), ):
+        raise ValueError(f'{what} must have shape ({len(names)}, ), got '
+                         f'{values.shape}')
+    return values.tolist()
+
+
 def pose_to_angles(pose: Pose) -> np.ndarray:
     """Joint-angle vector of a pose.
 
@@ -212,11 +222,7 @@ def angles_to_pose(angles: np.ndarray) -> Pose:
     Returns:
         Pose: The pose.
     """
-    angles = np.asarray(angles, dtype=np.float64)
-    if angles.shape != (len(ANGLE_NAMES), ):
-        raise ValueError(f'angles must have shape ({len(ANGLE_NAMES)}, ), '
-                         f'got {angles.shape}')
-    values = dict(zip(ANGLE_NAMES, angles.tolist()))
+    values = dict(zip(ANGLE_NAMES, _vector(angles, ANGLE_NAMES, 'angles')))
     kwargs = {}
     for f in dataclasses.fields(Pose):
         if isinstance(f.default, tuple):
@@ -267,11 +273,7 @@ def array_to_body(array: np.ndarray) -> Body:
     Returns:
         Body: The proportions.
     """
-    array = np.asarray(array, dtype=np.float64)
-    if array.shape != (len(BODY_FIELDS), ):
-        raise ValueError(f'array must have shape ({len(BODY_FIELDS)}, ), '
-                         f'got {array.shape}')
-    return Body(**dict(zip(BODY_FIELDS, array.tolist())))
+    return Body(**dict(zip(BODY_FIELDS, _vector(array, BODY_FIELDS, 'array'))))
 
 
 # ---------------------------------------------------------------------------
