@@ -1,8 +1,11 @@
+import copy
 from collections import OrderedDict
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
+from mmengine.config import Config
 from mmengine.logging import HistoryBuffer
 from mmpose.registry import HOOKS
 
@@ -67,3 +70,47 @@ def test_to_plain_keeps_plain_values_and_tensors():
     assert out['a'] == (1, 'x', None) and out['c'] == 2.5
     assert out['b'][0] is value['b'][0]
     assert from_plain(to_plain([np.arange(3)])) == [[0, 1, 2]]
+
+
+def _runner(resume, metainfo):
+    """A runner as the hook sees it: the public ``cfg`` and ``train_loop``
+    (a loop that must not be touched unless the run resumes)."""
+
+    class Loop:
+        @property
+        def dataloader(self):
+            if not resume:
+                raise AssertionError('train loop read without a resume')
+            return SimpleNamespace(dataset=SimpleNamespace(metainfo=metainfo))
+
+    return SimpleNamespace(cfg=Config(dict(resume=resume)), train_loop=Loop())
+
+
+@pytest.mark.parametrize('resume', [True, False])
+def test_dataset_meta_gets_its_types_back_only_when_resuming(resume):
+    ckpt = _runner_checkpoint()
+    current = copy.deepcopy(ckpt['meta']['dataset_meta'])
+    hook = PlainCheckpointHook()
+    hook.before_save_checkpoint(None, ckpt)
+    hook.after_load_checkpoint(_runner(resume, current), ckpt)
+    meta = ckpt['meta']['dataset_meta']
+    if resume:  # the training set's own meta, numpy arrays included
+        assert meta is not current and isinstance(meta['sigmas'], np.ndarray)
+        np.testing.assert_array_equal(meta['sigmas'], current['sigmas'])
+        assert meta['sigmas'].dtype == np.float32
+        np.testing.assert_array_equal(meta['keypoint_colors'],
+                                      current['keypoint_colors'])
+    else:  # load_from only: left plain, the train loop not read
+        assert meta['sigmas'] == [np.float32(.026).item(),
+                                  np.float32(.025).item()]
+
+
+def test_dataset_meta_of_another_dataset_stays_plain():
+    ckpt = _runner_checkpoint()
+    other = copy.deepcopy(ckpt['meta']['dataset_meta'])
+    other['flip_indices'] = [0, 1]
+    hook = PlainCheckpointHook()
+    hook.before_save_checkpoint(None, ckpt)
+    hook.after_load_checkpoint(_runner(True, other), ckpt)
+    assert ckpt['meta']['dataset_meta']['keypoint_colors'] == [[255, 0, 0],
+                                                               [0, 255, 0]]

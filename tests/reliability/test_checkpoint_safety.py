@@ -119,7 +119,7 @@ def test_rng_state_is_restored_only_when_resuming():
     for resume, expected_same in [(True, True), (False, False)]:
         hook = HOOKS.build(dict(type='RngStateHook'))
         runner = SimpleNamespace(
-            _resume=resume,
+            cfg=Config(dict(resume=resume)),
             train_loop=SimpleNamespace(dataloader=SimpleNamespace(
                 num_workers=0, persistent_workers=False)))
         hook.after_load_checkpoint(runner, {'rng_state': state})
@@ -132,7 +132,7 @@ def test_rng_state_is_restored_only_when_resuming():
 def test_rng_hook_warns_that_persistent_workers_are_not_restored():
     hook = RngStateHook()
     runner = SimpleNamespace(
-        _resume=True,
+        cfg=Config(dict(resume=True)),
         train_loop=SimpleNamespace(dataloader=SimpleNamespace(
             num_workers=2, persistent_workers=True)))
     hook.after_load_checkpoint(runner, {'rng_state': get_rng_state()})

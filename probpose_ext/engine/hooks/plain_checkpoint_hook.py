@@ -17,6 +17,7 @@ from mmengine.logging import HistoryBuffer
 from mmpose.registry import HOOKS
 
 from ...utils.validation import strict_kwargs
+from ._runner import resumes
 
 #: Marker of a serialised HistoryBuffer.
 HISTORY_BUFFER_TAG = '__probpose_history_buffer__'
@@ -78,8 +79,9 @@ def from_plain(obj: Any) -> Any:
 class PlainCheckpointHook(Hook):
     """Save checkpoints with plain Python types only.
 
-    Add it to ``custom_hooks`` (this project's configs and tools do), and
-    every checkpoint the runner writes loads with ``weights_only=True``.
+    Add it to ``custom_hooks`` (this project's configs do; ``tools/train.py``
+    warns when a config does not), and every checkpoint the runner writes
+    loads with ``weights_only=True``.
 
     Example:
         >>> custom_hooks = [dict(type='PlainCheckpointHook')]
@@ -98,12 +100,13 @@ class PlainCheckpointHook(Hook):
             checkpoint['message_hub'] = from_plain(checkpoint['message_hub'])
         # When resuming, give back the dataset meta its original types if it
         # is the current training set's, so mmengine does not warn that they
-        # differ (it compares pickled bytes).
+        # differ (it compares pickled bytes). A resuming runner has built its
+        # train loop (Runner.train builds it first; Runner.resume uses it
+        # right after this hook), so reading it builds nothing more.
         meta = checkpoint.get('meta', {})
-        loop = getattr(runner, '_train_loop', None)
-        if 'dataset_meta' not in meta or loop is None or isinstance(
-                loop, dict):
+        if 'dataset_meta' not in meta or not resumes(runner):
             return
-        current = getattr(loop.dataloader.dataset, 'metainfo', None)
+        loader = getattr(runner.train_loop, 'dataloader', None)
+        current = getattr(getattr(loader, 'dataset', None), 'metainfo', None)
         if current is not None and to_plain(current) == meta['dataset_meta']:
             meta['dataset_meta'] = copy.deepcopy(current)

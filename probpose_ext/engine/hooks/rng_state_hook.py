@@ -19,6 +19,7 @@ from mmengine.hooks import Hook
 from mmpose.registry import HOOKS
 
 from ...utils.validation import strict_kwargs
+from ._runner import resumes
 
 #: Checkpoint entry written by :class:`RngStateHook`.
 RNG_STATE_KEY = 'rng_state'
@@ -69,10 +70,10 @@ class RngStateHook(Hook):
     """Keep the random number generators' states across ``--resume``.
 
     Saves :func:`get_rng_state` as ``checkpoint['rng_state']`` with every
-    checkpoint and, when the runner *resumes* from one (not for
-    ``load_from`` alone), restores it when training starts, after MMEngine
-    has reseeded the generators. This project's tools add it to
-    ``custom_hooks`` when missing.
+    checkpoint and, when the runner *resumes* from one (``runner.cfg.resume``,
+    not for ``load_from`` alone), restores it when training starts, after
+    MMEngine has reseeded the generators. This project's configs name it in
+    ``custom_hooks``; ``tools/train.py`` warns when a config does not.
 
     What it makes exact: everything drawn in the training process (the
     sampler's order is already a function of seed and epoch; augmentations
@@ -99,7 +100,7 @@ class RngStateHook(Hook):
         checkpoint[RNG_STATE_KEY] = get_rng_state()
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        if getattr(runner, '_resume', False):
+        if resumes(runner):
             self._pending = checkpoint.get(RNG_STATE_KEY)
 
     def before_train(self, runner) -> None:
