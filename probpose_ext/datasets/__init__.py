@@ -1,7 +1,8 @@
-"""Datasets and transforms. The generators of SynthPose and CropCOCO live in
-:mod:`probpose_ext.datasets.synthpose` and
-:mod:`probpose_ext.datasets.cropcoco` (imported on demand: they need no
-registry)."""
+"""Datasets and transforms. The data generators (SynthPose, CropCOCO) and
+the 3D body model and cameras they share live in
+:mod:`probpose_ext.datasets.generators` (imported on demand: they need no
+registry); :mod:`probpose_ext.datasets.synthpose` and
+:mod:`probpose_ext.datasets.cropcoco` remain as aliases."""
 from . import transforms  # noqa: F401  (registers the transforms)
 from .cropcoco_dataset import CropCocoDataset
 from .transforms import RandomCropOut, RandomFlipRawVis

@@ -1,4 +1,5 @@
-"""Tests of the CropCOCO generator (``probpose_ext.datasets.cropcoco``)."""
+"""Tests of the CropCOCO generator
+(``probpose_ext.datasets.generators.cropcoco``)."""
 import dataclasses
 import json
 from pathlib import Path
@@ -8,9 +9,10 @@ import cv2
 import numpy as np
 import pytest
 
-from probpose_ext.datasets import cropcoco as cc
-from probpose_ext.datasets.cropcoco import (CropCocoParams, crop_annotations,
-                                            make_cropcoco)
+from probpose_ext.datasets.generators import cropcoco as cc
+from probpose_ext.datasets.generators.cropcoco import (CropCocoParams,
+                                                      crop_annotations,
+                                                      make_cropcoco)
 from tests.conftest import DATA, REPO, run_python
 from tests.datasets._generator_checks import (fail_after, file_hashes,
                                               tmp_siblings)
@@ -604,7 +606,7 @@ def test_cli_on_coco_sample(tmp_path):
 
 
 def test_synthpose_crop(tmp_path):
-    from probpose_ext.datasets.synthpose import make_synthpose
+    from probpose_ext.datasets.generators.synthpose import make_synthpose
     synth = tmp_path / 'synthpose'
     make_synthpose(synth, num_train=0, num_val=4, img_size=(96, 96),
                    workers=1, progress=False)

@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from probpose_ext.datasets import synthpose as sp
-from probpose_ext.datasets.synthpose import SynthPoseParams, make_synthpose
+from probpose_ext.datasets.generators import synthpose as sp
+from probpose_ext.datasets.generators.synthpose import (SynthPoseParams,
+                                                       make_synthpose)
+from probpose_ext.datasets.generators.synthpose import writer as sp_writer
 from tests.datasets._generator_checks import (fail_after, file_hashes,
                                               tmp_siblings)
 
@@ -195,7 +197,7 @@ def test_render_image_deterministic(names):
 @pytest.mark.parametrize('exc', [RuntimeError, KeyboardInterrupt])
 def test_failure_leaves_nothing(tmp_path, monkeypatch, exc):
     out = tmp_path / 'data'
-    calls = fail_after(monkeypatch, sp, 'render_image', 3, exc)
+    calls = fail_after(monkeypatch, sp_writer, 'render_image', 3, exc)
     with pytest.raises(exc):
         make_synthpose(out, num_train=8, num_val=2, workers=1, progress=False)
     assert len(calls) == 4
@@ -407,7 +409,8 @@ def test_workers_do_not_deadlock_after_opencv_threads_were_used(tmp_path):
         'cv2.GaussianBlur(img, (0, 0), 3); cv2.warpAffine(img, np.eye(2, 3),'
         ' (1200, 1200))\n'
         'threads = cv2.getNumThreads()\n'
-        'from probpose_ext.datasets.synthpose import make_synthpose\n'
+        'from probpose_ext.datasets.generators.synthpose import '
+        'make_synthpose\n'
         f'make_synthpose({str(tmp_path / "out")!r}, num_train=6, num_val=2,'
         ' workers=2, progress=False)\n'
         'assert cv2.getNumThreads() == threads  # restored in the parent\n')
