@@ -52,7 +52,7 @@ def make_images(out_dir: str) -> str:
     Returns:
         str: The data root, laid out as the configs expect.
     """
-    from probpose_ext.datasets.synthpose import make_synthpose
+    from probpose_ext.datasets.generators.synthpose import make_synthpose
     data_root = osp.join(out_dir, 'synthpose')
     make_synthpose(data_root, num_train=NUM_IMAGES, num_val=0, seed=SEED,
                    workers=1, progress=False)

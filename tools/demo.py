@@ -322,7 +322,7 @@ def ensure_synthpose(root: str, num_train: int, num_val: int, seed: int,
                      title: str) -> None:
     """Generate SynthPose into ``root`` unless its val annotations are
     there."""
-    from probpose_ext.datasets.synthpose import make_synthpose
+    from probpose_ext.datasets.generators.synthpose import make_synthpose
     if osp.isfile(Split('', '', root).ann_file):
         print(f'{title} found at {root}')
         return
@@ -336,7 +336,7 @@ def ensure_synthpose(root: str, num_train: int, num_val: int, seed: int,
 def ensure_crop(source: str, root: str, seed: int, title: str) -> None:
     """Apply the CropCOCO generator to the val split of ``source`` unless
     ``root`` has it."""
-    from probpose_ext.datasets.cropcoco import make_cropcoco
+    from probpose_ext.datasets.generators.cropcoco import make_cropcoco
     src = Split('', '', source)
     if osp.isfile(Split('', '', root).ann_file):
         print(f'{title} found at {root}')

@@ -72,7 +72,7 @@ def test_refit_config_errors():
 
 @pytest.mark.slow
 def test_refit_trains_the_branches_and_nothing_else(tmp_path):
-    from probpose_ext.datasets.synthpose import make_synthpose
+    from probpose_ext.datasets.generators.synthpose import make_synthpose
     data = tmp_path / 'synthpose'
     make_synthpose(data, num_train=8, num_val=4, img_size=(128, 128),
                    seed=0, workers=1, progress=False)

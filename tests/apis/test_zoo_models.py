@@ -12,7 +12,7 @@ from mmpose.utils import register_all_modules
 
 from probpose_ext.apis import predict_image
 from probpose_ext.apis.zoo import resolve, zoo_models, zoo_names
-from probpose_ext.datasets.synthpose import make_synthpose
+from probpose_ext.datasets.generators.synthpose import make_synthpose
 from probpose_ext.ops import oks
 
 NAMES = zoo_names()

@@ -47,8 +47,8 @@ def _kill_half_way(args: List, out: Path, min_files: int = 5) -> None:
 @pytest.fixture(scope='module')
 def reference(tmp_path_factory):
     """Uninterrupted runs, through the API the command lines call."""
-    from probpose_ext.datasets.cropcoco import make_cropcoco
-    from probpose_ext.datasets.synthpose import make_synthpose
+    from probpose_ext.datasets.generators.cropcoco import make_cropcoco
+    from probpose_ext.datasets.generators.synthpose import make_synthpose
     root = tmp_path_factory.mktemp('reference')
     make_synthpose(root / 'synth', num_train=120, num_val=0,
                    img_size=(128, 128), seed=3, workers=1, progress=False)

@@ -42,7 +42,7 @@ def _tool_main(argv):
 
 @pytest.fixture(scope='module')
 def split(tmp_path_factory):
-    from probpose_ext.datasets.synthpose import make_synthpose
+    from probpose_ext.datasets.generators.synthpose import make_synthpose
     root = tmp_path_factory.mktemp('cal') / 'synthpose'
     make_synthpose(root, num_train=0, num_val=3, seed=5, workers=1,
                    progress=False)

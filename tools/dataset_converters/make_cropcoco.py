@@ -22,7 +22,8 @@ from _generator_cli import (EXIT_EXISTS, add_run_args, ensure_importable,
 def _import_api() -> Tuple[Callable, type, tuple]:
     """Import the API (see :func:`_generator_cli.ensure_importable`)."""
     ensure_importable()
-    from probpose_ext.datasets.cropcoco import CropCocoParams, make_cropcoco
+    from probpose_ext.datasets.generators.cropcoco import (CropCocoParams,
+                                                          make_cropcoco)
     from probpose_ext.ops.windows import DOMAIN_DESCRIPTIONS
     return make_cropcoco, CropCocoParams, DOMAIN_DESCRIPTIONS
 
@@ -87,7 +88,7 @@ def _params_kwargs(args: argparse.Namespace) -> Dict:
     return kwargs
 
 
-#: CropCOCO visibility labels (see probpose_ext.datasets.cropcoco).
+#: CropCOCO visibility labels (see probpose_ext.datasets.generators.cropcoco).
 VISIBILITY_DESCRIPTIONS = (
     'v0: not annotated',
     'v1: occluded, or out of the image in the activation window',

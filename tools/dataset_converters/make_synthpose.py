@@ -20,7 +20,7 @@ from _generator_cli import (EXIT_EXISTS, add_run_args, ensure_importable,
 def _import_make_synthpose() -> Callable:
     """Import the API (see :func:`_generator_cli.ensure_importable`)."""
     ensure_importable()
-    from probpose_ext.datasets.synthpose import make_synthpose
+    from probpose_ext.datasets.generators.synthpose import make_synthpose
     return make_synthpose
 
 
