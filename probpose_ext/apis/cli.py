@@ -6,18 +6,23 @@ Same CLI as MMPose's tools (``--work-dir``, ``--resume``, ``--amp``,
 
 * import ``probpose_ext`` before the config is built, so its compatibility
   shims are active even for stock MMPose configs;
-* add :class:`~probpose_ext.engine.PlainCheckpointHook` to ``custom_hooks``
-  (checkpoints then load with ``weights_only=True``) and
-  :class:`~probpose_ext.engine.RngStateHook` (``--resume`` continues the
-  random streams), and use :class:`~probpose_ext.engine.SafeCheckpointHook`
-  for ``default_hooks.checkpoint`` (a killed run keeps its last checkpoint);
 * honour the config key ``trust_checkpoints`` (``True`` or a list of paths)
-  of the checkpoint trust model (:mod:`probpose_ext.compat.checkpoint`).
+  of the checkpoint trust model (:mod:`probpose_ext.compat.checkpoint`);
+* when training, warn (:class:`ConfigHookWarning`) if the config lacks one of
+  the hooks this project's configs name:
+  :class:`~probpose_ext.engine.PlainCheckpointHook` and
+  :class:`~probpose_ext.engine.RngStateHook` in ``custom_hooks`` and
+  :class:`~probpose_ext.engine.SafeCheckpointHook` in
+  ``default_hooks.checkpoint`` (:func:`check_hooks`).
+
+They do not rewrite the config: it builds the same runner under MMPose's
+tools and ours.
 """
 import argparse
 import json
 import os
 import os.path as osp
+import warnings
 from typing import List, Optional
 
 from mmengine.config import Config, ConfigDict, DictAction
@@ -83,35 +88,90 @@ def _enable_visualization(cfg: Config, args: argparse.Namespace) -> None:
     vis.interval = args.interval
 
 
-#: Hooks added to ``custom_hooks`` when a config lacks them.
-REQUIRED_HOOKS = ('PlainCheckpointHook', 'RngStateHook')
+#: What each hook that this project's configs name is for, by where the
+#: config names it (:func:`check_hooks` warns when one is missing).
+REQUIRED_HOOKS = {
+    'PlainCheckpointHook': 'checkpoints that load with weights_only=True',
+    'RngStateHook': 'random states in checkpoints, so --resume continues '
+                    'the same random streams',
+}
+#: The ``default_hooks.checkpoint`` type that :func:`check_hooks` warns
+#: about (MMEngine's, in any scope).
+UNSAFE_CHECKPOINT_HOOK = 'CheckpointHook'
+
+
+class ConfigHookWarning(UserWarning):
+    """A config lacks a hook that this project's configs name."""
+
+
+def _hook_type(hook) -> str:
+    """A hook config's class name, without scope (``type`` may be a class
+    or a registry name such as ``'mmpose.RngStateHook'``)."""
+    kind = hook.get('type', '')
+    return kind.__name__ if isinstance(kind, type) else str(kind).split(
+        '.')[-1]
+
+
+def missing_hooks(cfg: Config) -> List[str]:
+    """What ``cfg`` lacks of the hooks that this project's configs name.
+
+    Args:
+        cfg (Config): A loaded MMEngine config (not modified).
+
+    Returns:
+        list[str]: One message per missing hook, naming the hook, what it
+        is for and the config lines that add it; empty when none is
+        missing.
+    """
+    named = {_hook_type(h) for h in cfg.get('custom_hooks', None) or []}
+    messages = [
+        f"custom_hooks has no {name} ({purpose}); add "
+        f"dict(type='{name}') to custom_hooks, e.g. custom_hooks = "
+        f"[dict(type='PlainCheckpointHook'), dict(type='RngStateHook')]"
+        for name, purpose in REQUIRED_HOOKS.items() if name not in named]
+    checkpoint = (cfg.get('default_hooks', None) or {}).get('checkpoint')
+    if checkpoint is not None and _hook_type(
+            checkpoint) == UNSAFE_CHECKPOINT_HOOK:
+        messages.append(
+            "default_hooks.checkpoint is MMEngine's CheckpointHook, which "
+            'deletes old checkpoints before the new one is written (a run '
+            'killed while saving can keep none to resume from); set '
+            "default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook',"
+            ' ...)) (same arguments)')
+    return messages
+
+
+def check_hooks(cfg: Config, config_path: Optional[str] = None) -> List[str]:
+    """Warn, once per missing hook, when ``cfg`` lacks a hook that this
+    project's configs name (:func:`missing_hooks`). The config is left as
+    it is: it trains as it would under MMPose's ``tools/train.py``.
+
+    Args:
+        cfg (Config): A loaded MMEngine config (not modified).
+        config_path (str, optional): The config file, named in the
+            warnings. Defaults to ``cfg.filename``.
+
+    Returns:
+        list[str]: The messages warned (empty when the config names all).
+    """
+    name = config_path or getattr(cfg, 'filename', None) or 'the config'
+    messages = missing_hooks(cfg)
+    for message in messages:
+        warnings.warn(f'{name}: {message}', ConfigHookWarning, stacklevel=2)
+    return messages
 
 
 def prepare_config(cfg: Config) -> Config:
-    """Apply this project's runner-level settings to a loaded config.
-
-    Adds :class:`PlainCheckpointHook` (weights-only checkpoints) and
-    :class:`RngStateHook` (exact ``--resume``) to ``custom_hooks`` when
-    missing, replaces MMEngine's ``CheckpointHook`` in
-    ``default_hooks.checkpoint`` by :class:`SafeCheckpointHook` (same
-    arguments; never deletes the last checkpoint before the new one is
-    written) and applies the ``trust_checkpoints`` key.
+    """Apply this project's runner-level settings to a loaded config: the
+    ``trust_checkpoints`` key of the checkpoint trust model. Hooks are not
+    added (:func:`check_hooks` warns about missing ones).
 
     Args:
-        cfg (Config): A loaded MMEngine config (modified in place).
+        cfg (Config): A loaded MMEngine config (left unchanged).
 
     Returns:
         Config: ``cfg``.
     """
-    hooks = list(cfg.get('custom_hooks', None) or [])
-    for name in REQUIRED_HOOKS:
-        if not any(h.get('type') in (name, f'mmpose.{name}') for h in hooks):
-            hooks.append(ConfigDict(type=name))
-    cfg.custom_hooks = hooks
-    checkpoint = (cfg.get('default_hooks', None) or {}).get('checkpoint')
-    if checkpoint is not None and checkpoint.get('type') in (
-            'CheckpointHook', 'mmengine.CheckpointHook'):
-        checkpoint.type = 'SafeCheckpointHook'
     trusted = cfg.get('trust_checkpoints', None)
     if trusted:
         trust_checkpoints(
@@ -184,6 +244,7 @@ def train_main(argv: Optional[List[str]] = None):
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
     cfg = _finish_config(cfg, args)
+    check_hooks(cfg, args.config)
 
     runner = Runner.from_cfg(cfg)
     return runner.train()

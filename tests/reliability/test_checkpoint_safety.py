@@ -1,7 +1,9 @@
 """Checkpoints survive a crash while they are written (SafeCheckpointHook),
-carry the random generators' states (RngStateHook), and our tools use both;
-an untrusted pickle is refused with instructions to opt in."""
+carry the random generators' states (RngStateHook), and our tools warn
+about a config without them but train it as written; an untrusted pickle
+is refused with instructions to opt in."""
 import random
+import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -14,7 +16,8 @@ from mmengine.logging import MMLogger, MessageHub
 from mmengine.runner.checkpoint import _load_checkpoint
 from mmpose.registry import HOOKS
 
-from probpose_ext.apis import prepare_config
+from probpose_ext.apis import (ConfigHookWarning, check_hooks, prepare_config,
+                               train_main)
 from probpose_ext.compat import checkpoint as ckpt_compat
 from probpose_ext.compat.checkpoint import UntrustedCheckpointError
 from probpose_ext.engine import (PlainCheckpointHook, RngStateHook,
@@ -140,22 +143,78 @@ def test_rng_hook_warns_that_persistent_workers_are_not_restored():
         hook.before_train(runner)
 
 
-def test_tools_use_the_safe_hooks():
+def test_tools_warn_about_missing_hooks_and_change_nothing():
     cfg = Config(dict(
         default_hooks=dict(checkpoint=dict(type='CheckpointHook',
                                            interval=1, max_keep_ckpts=1)),
-        custom_hooks=[dict(type='PlainCheckpointHook')]))
+        custom_hooks=[dict(type='PlainCheckpointHook')],
+        trust_checkpoints=False))
+    before = cfg.to_dict()
+    with pytest.warns(ConfigHookWarning) as record:
+        messages = check_hooks(cfg, 'my_config.py')
     prepare_config(cfg)
-    assert cfg.default_hooks.checkpoint == dict(
-        type='SafeCheckpointHook', interval=1, max_keep_ckpts=1)
-    assert [h['type'] for h in cfg.custom_hooks] == [
-        'PlainCheckpointHook', 'RngStateHook'
-    ]
-    # idempotent, and a user's own checkpoint hook type is kept
+    assert cfg.to_dict() == before
+    # one warning per missing hook: which one and what to write
+    assert [str(w.message) for w in record
+            if w.category is ConfigHookWarning] == [
+                f'my_config.py: {m}' for m in messages]
+    assert len(messages) == 2
+    assert messages[0].startswith('custom_hooks has no RngStateHook')
+    assert "dict(type='RngStateHook')" in messages[0]
+    assert messages[1].startswith(
+        "default_hooks.checkpoint is MMEngine's CheckpointHook")
+    assert "checkpoint=dict(type='SafeCheckpointHook'" in messages[1]
+    # a config naming the hooks (any scope prefix) gets no warning
+    cfg.custom_hooks.append(dict(type='mmpose.RngStateHook'))
+    cfg.default_hooks.checkpoint.type = 'SafeCheckpointHook'
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        assert check_hooks(cfg) == []
+    # nor one whose checkpoint hook is its own, or that has none
     cfg.default_hooks.checkpoint.type = 'MyCheckpointHook'
-    prepare_config(cfg)
-    assert cfg.default_hooks.checkpoint.type == 'MyCheckpointHook'
-    assert len(cfg.custom_hooks) == 2
+    assert check_hooks(cfg) == []
+    # hook classes instead of names (pure-Python configs) are recognised
+    cfg.custom_hooks = [dict(type=PlainCheckpointHook),
+                        dict(type=RngStateHook)]
+    cfg.default_hooks.checkpoint.type = CheckpointHook
+    with pytest.warns(ConfigHookWarning, match="MMEngine's CheckpointHook"):
+        assert len(check_hooks(cfg)) == 1
+    cfg.default_hooks.checkpoint.type = SafeCheckpointHook
+    assert check_hooks(cfg) == []
+    del cfg.default_hooks['checkpoint']
+    assert check_hooks(cfg) == []
+
+
+def test_train_tool_builds_the_runner_from_the_config_as_written(
+        tmp_path, monkeypatch):
+    """tools/train.py on a config without this project's hooks (MMPose's
+    runtime: SyncBuffersHook, CheckpointHook) warns about each and hands
+    MMEngine's runner the same hooks that MMPose's tools/train.py would."""
+    from mmengine.runner import Runner
+    config = tmp_path / 'no_hooks.py'
+    config.write_text("_base_ = ['mmpose::_base_/default_runtime.py']\n")
+    built = []
+
+    def from_cfg(cfg):
+        built.append(cfg)
+        return SimpleNamespace(train=lambda: 'trained')
+
+    monkeypatch.setattr(Runner, 'from_cfg', staticmethod(from_cfg))
+    with pytest.warns(ConfigHookWarning) as record:
+        assert train_main([str(config), '--work-dir', str(tmp_path)]) == \
+            'trained'
+    messages = [str(w.message) for w in record
+                if w.category is ConfigHookWarning]
+    assert len(messages) == 3
+    assert all(m.startswith(f'{config}: ') for m in messages)
+    for hook in ('PlainCheckpointHook', 'RngStateHook', 'SafeCheckpointHook'):
+        assert sum(hook in m for m in messages) >= 1, hook
+    expected = Config.fromfile(str(config))
+    (cfg, ) = built
+    assert cfg.custom_hooks == expected.custom_hooks
+    assert [h['type'] for h in cfg.custom_hooks] == ['SyncBuffersHook']
+    assert cfg.default_hooks == expected.default_hooks
+    assert cfg.default_hooks.checkpoint.type == 'CheckpointHook'
 
 
 class _Exploit:

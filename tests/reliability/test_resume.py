@@ -38,7 +38,8 @@ _base_ = [{str(CONFIG)!r}]
 custom_imports = dict(
     imports=['probpose_ext', 'tests.reliability._kill_hook'],
     allow_failed_imports=False)
-custom_hooks = [dict(type='PlainCheckpointHook'), dict(type='KillAtHook')]
+custom_hooks = [dict(type='PlainCheckpointHook'), dict(type='KillAtHook'),
+                dict(type='RngStateHook')]
 data_root = {str(data_root) + '/'!r}
 train_cfg = dict(max_epochs=3, val_interval=3)
 randomness = dict(seed=0, deterministic=True)

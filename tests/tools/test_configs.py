@@ -22,7 +22,8 @@ def test_config_runs_on_real_coco_sample(path: Path):
     register_all_modules()
     cfg = Config.fromfile(str(path))
     assert 'probpose_ext' in cfg.custom_imports['imports']
-    # safe with MMPose's own tools too (ours add these by themselves)
+    # the same runner under MMPose's tools and ours (ours only warn when a
+    # config lacks these)
     hooks = {h['type'] for h in cfg.custom_hooks}
     assert {'PlainCheckpointHook', 'RngStateHook'} <= hooks
     assert cfg.default_hooks.checkpoint.type == 'SafeCheckpointHook'

@@ -1,5 +1,5 @@
-"""A stock MMPose config with custom_imports trains, resumes and tests
-through tools/train.py and tools/test.py."""
+"""A stock MMPose config with custom_imports and this project's hooks
+trains, resumes and tests through tools/train.py and tools/test.py."""
 import json
 import re
 

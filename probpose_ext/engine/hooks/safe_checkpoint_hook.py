@@ -34,8 +34,9 @@ class SafeCheckpointHook(CheckpointHook):
 
     A run killed at any point then keeps a complete checkpoint that
     ``last_checkpoint`` names (a kill between writing and deleting leaves
-    one extra old file). This project's tools use it in place of
-    ``CheckpointHook`` (``default_hooks.checkpoint``). Unlike
+    one extra old file). This project's configs use it in place of
+    ``CheckpointHook`` (``default_hooks.checkpoint``; ``tools/train.py``
+    warns when a config keeps ``CheckpointHook``). Unlike
     ``CheckpointHook`` it refuses unknown arguments when built (MMEngine
     passes them to ``Runner.save_checkpoint``, which fails at the first
     save, after an epoch of training).
