@@ -5,7 +5,8 @@
 # channels), and MMPose's HeatmapHead with two deconvolutions to 64x48 maps
 # (stride 2) for a 128x96 input; 24 epochs of batch 32 on 2 CPU cores. The
 # ProbPose and ProbPose-DH zoo configs change only codec, head and pipeline.
-_base_ = ['mmpose::_base_/default_runtime.py']
+_base_ = ['mmpose::_base_/default_runtime.py',
+          '../_base_/datasets/synthpose.py']
 
 custom_imports = dict(imports=['probpose_ext'], allow_failed_imports=False)
 # weights-only checkpoints, exact --resume (random states), and a checkpoint
@@ -64,12 +65,8 @@ model = dict(
         decoder=codec),
     test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=False))
 
-# data: SynthPose (tools/dataset_converters/make_synthpose.py; make demo)
-dataset_type = 'CropCocoDataset'
-data_mode = 'topdown'
-data_root = 'data/synthpose/'
-metainfo = dict(from_file='configs/_base_/datasets/coco.py')
-
+# data: SynthPose (configs/_base_/datasets/synthpose.py; make demo or
+# tools/dataset_converters/make_synthpose.py writes it)
 train_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),
@@ -87,39 +84,6 @@ val_pipeline = [
     dict(type='PackPoseInputs'),
 ]
 
-train_dataloader = dict(
-    batch_size=32,
-    num_workers=1,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_mode=data_mode,
-        metainfo=metainfo,
-        ann_file='annotations/person_keypoints_train.json',
-        data_prefix=dict(img='train/'),
-        pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=64,
-    num_workers=1,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_mode=data_mode,
-        metainfo=metainfo,
-        ann_file='annotations/person_keypoints_val.json',
-        data_prefix=dict(img='val/'),
-        test_mode=True,
-        pipeline=val_pipeline))
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
 test_dataloader = val_dataloader
-
-# CocoMetric's statistics plus Ex-OKS ones; without a presence head the
-# heatmap confidence decides in/out (the paper's baseline)
-val_evaluator = dict(
-    type='ExCocoMetric',
-    ann_file=data_root + 'annotations/person_keypoints_val.json')
-test_evaluator = val_evaluator

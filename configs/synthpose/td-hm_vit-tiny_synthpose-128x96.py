@@ -3,7 +3,8 @@
 # patch 16), the ViTPose "simple" decoder (bilinear x4 + 3x3 conv, BN-free) and
 # MMPose's HeatmapHead, 128x96 input, 32x24 heatmaps. Trained from scratch on
 # CPU by `make demo` (see README for the AP it reaches and its wall time).
-_base_ = ['mmpose::_base_/default_runtime.py']
+_base_ = ['mmpose::_base_/default_runtime.py',
+          '../_base_/datasets/synthpose.py']
 
 custom_imports = dict(imports=['probpose_ext'], allow_failed_imports=False)
 # weights-only checkpoints, exact --resume (random states), and a checkpoint
@@ -71,14 +72,8 @@ model = dict(
         decoder=codec),
     test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=False))
 
-# data
-# CocoDataset that also keeps the raw CropCOCO visibility (v=3), so the same
-# config evaluates on SynthPose-Crop
-dataset_type = 'CropCocoDataset'
-data_mode = 'topdown'
-data_root = 'data/synthpose/'
-metainfo = dict(from_file='configs/_base_/datasets/coco.py')
-
+# data: SynthPose (configs/_base_/datasets/synthpose.py; make demo or
+# tools/dataset_converters/make_synthpose.py writes it)
 train_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),
@@ -96,39 +91,6 @@ val_pipeline = [
     dict(type='PackPoseInputs'),
 ]
 
-train_dataloader = dict(
-    batch_size=16,
-    num_workers=1,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_mode=data_mode,
-        metainfo=metainfo,
-        ann_file='annotations/person_keypoints_train.json',
-        data_prefix=dict(img='train/'),
-        pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=64,
-    num_workers=1,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_mode=data_mode,
-        metainfo=metainfo,
-        ann_file='annotations/person_keypoints_val.json',
-        data_prefix=dict(img='val/'),
-        test_mode=True,
-        pipeline=val_pipeline))
+train_dataloader = dict(batch_size=16, dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
 test_dataloader = val_dataloader
-
-# CocoMetric's statistics plus Ex-OKS ones; without a presence head the
-# heatmap confidence decides in/out (the paper's baseline)
-val_evaluator = dict(
-    type='ExCocoMetric',
-    ann_file=data_root + 'annotations/person_keypoints_val.json')
-test_evaluator = val_evaluator

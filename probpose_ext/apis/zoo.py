@@ -44,6 +44,10 @@ def zoo_models(root: Optional[str] = None) -> Dict[str, dict]:
     Args:
         root (str, optional): Zoo root. Defaults to :func:`zoo_root`.
 
+    Entries without ``Weights`` (configs listed for MMPose's model index
+    with no published checkpoint, e.g. ``configs/coco/metafile.yml``) are
+    not zoo models and are skipped.
+
     Returns:
         dict: name -> the metafile entry, with ``Config`` and ``Weights``
         made absolute and ``Metafile`` added.
@@ -57,7 +61,9 @@ def zoo_models(root: Optional[str] = None) -> Dict[str, dict]:
             index = yaml.safe_load(f) or {}
         for entry in index.get('Models', []):
             entry = dict(entry)
-            for key in ('Name', 'Config', 'Weights'):
+            if not entry.get('Weights'):
+                continue
+            for key in ('Name', 'Config'):
                 if not entry.get(key):
                     raise ValueError(f'{metafile}: a model has no {key}: '
                                      f'{entry}')

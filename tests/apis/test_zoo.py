@@ -30,6 +30,8 @@ Models:
 - Name: test-missing-weights
   Config: configs/synthpose/{config}
   Weights: checkpoints/synthpose/nothing.pth
+- Name: test-config-only
+  Config: configs/synthpose/{config}
 """
 
 
@@ -41,6 +43,8 @@ def zoo(tmp_path, monkeypatch):
     configs.mkdir(parents=True)
     for path in SYNTH_CFG.parent.glob('*vit-tiny_synthpose-128x96.py'):
         shutil.copy(path, configs / path.name)  # the config and its bases
+    shutil.copytree(SYNTH_CFG.parent.parent / '_base_',
+                    tmp_path / 'configs' / '_base_')
     (configs / 'metafile.yml').write_text(
         METAFILE.format(config=SYNTH_CFG.name))
     (tmp_path / 'checkpoints' / 'synthpose').mkdir(parents=True)
@@ -56,7 +60,10 @@ def test_resolve_names_aliases_and_errors(zoo):
     assert weights == str(zoo / 'checkpoints' / 'synthpose' /
                           'test-probpose.pth')
     assert resolve('PROBPOSE-test') == (config, weights)  # alias, any case
+    # an entry without Weights (a config listed for the model index) is
+    # not a zoo model
     assert zoo_names() == ['test-missing-weights', 'test-probpose']
+    assert not is_zoo_name('test-config-only')
     assert is_zoo_name('test-probpose') and not is_zoo_name(str(IMG))
     with pytest.raises(KeyError, match="did you mean 'test-probpose'.*"
                        'the zoo has test-missing-weights, test-probpose'):

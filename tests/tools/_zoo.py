@@ -21,12 +21,15 @@ ZOO_CONFIGS = {
 
 
 def copy_zoo_configs(root: Path) -> None:
-    """Copy the zoo configs into ``root/configs/synthpose`` (each one's
-    ``_base_`` is a sibling or an ``mmpose::`` config)."""
+    """Copy the zoo configs into ``root/configs/synthpose`` and the shared
+    blocks into ``root/configs/_base_`` (each config's ``_base_`` is a
+    sibling, a shared block or an ``mmpose::`` config)."""
     folder = root / 'configs' / 'synthpose'
     folder.mkdir(parents=True, exist_ok=True)
     for config in ZOO_CONFIGS.values():
         shutil.copy(REPO / config, folder)
+    shutil.copytree(REPO / 'configs' / '_base_', root / 'configs' / '_base_',
+                    dirs_exist_ok=True)
 
 
 def make_zoo(root: Path, names: Sequence[str] = tuple(ZOO_CONFIGS)
