@@ -22,7 +22,7 @@ from mmpose.registry import (DATASETS, HOOKS, KEYPOINT_CODECS, METRICS,
 
 from probpose_ext.codecs import ProbMap
 from probpose_ext.datasets import cropcoco_dataset
-from probpose_ext.datasets.cropcoco import make_cropcoco
+from probpose_ext.datasets.generators.cropcoco import make_cropcoco
 from probpose_ext.utils.metainfo import load_metainfo
 
 K = 17

@@ -85,7 +85,7 @@ def _last_checkpoint(work: Path) -> Path:
 
 @pytest.fixture(scope='module')
 def synthpose(tmp_path_factory):
-    from probpose_ext.datasets.synthpose import make_synthpose
+    from probpose_ext.datasets.generators.synthpose import make_synthpose
     root = tmp_path_factory.mktemp('resume') / 'synthpose'
     make_synthpose(root, num_train=12, num_val=4, img_size=(128, 128),
                    seed=0, workers=1, progress=False)
