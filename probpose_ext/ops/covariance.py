@@ -43,6 +43,12 @@ Every function accepts NumPy arrays or torch tensors and returns the
 covariance's array type, floating dtype and device (the ellipse functions
 return float64 NumPy arrays).
 
+TIC-TAC's Gaussian maths on the joint layout (:func:`gaussian_nll`,
+:func:`tac`, :func:`tic_covariance`, the baseline losses and
+:func:`sample_poses`) lives in :mod:`.gaussian` and is re-exported here,
+so ``probpose_ext.ops.covariance.gaussian_nll`` and ``...covariance.tac``
+are the names to use (see ``docs/tictac.md``).
+
 Note:
     - N: number of instances
     - K: number of keypoints
@@ -57,12 +63,20 @@ from torch import Tensor
 
 from ._arrays import (Array, ArrayLike, as_floating, as_pairs,
                       check_per_instance, like)
+from .gaussian import (beta_nll, cholesky_factor_from_raw,  # noqa: F401
+                       cov_from_cholesky_factor, diagonal_gaussian_nll,
+                       faithful_loss, gaussian_nll, hessian_trace_term,
+                       sample_poses, tac, tic_covariance)
 
 __all__ = [
     'map_covariances', 'map_full_covariances', 'transform_covariances',
     'transform_full_covariances', 'flip_covariances',
     'flip_full_covariances', 'covariance_blocks', 'select_full_covariance',
-    'ellipse_radius', 'covariance_ellipse', 'ellipse_polygon'
+    'ellipse_radius', 'covariance_ellipse', 'ellipse_polygon',
+    # re-exported from .gaussian
+    'gaussian_nll', 'tac', 'tic_covariance', 'hessian_trace_term',
+    'diagonal_gaussian_nll', 'beta_nll', 'faithful_loss',
+    'cholesky_factor_from_raw', 'cov_from_cholesky_factor', 'sample_poses'
 ]
 
 #: The coordinate whose sign a flip changes: x, y, or both.
