@@ -156,8 +156,8 @@ def affine_moments(mean: ArrayLike, cov: ArrayLike, factor: ArrayLike,
     f = as_pairs(factor, 'factor')
     linear = np.zeros(f.shape[:1] + (1, 2, 2))  # (N or 1, 1, 2, 2)
     linear[:, 0, 0, 0], linear[:, 0, 1, 1] = f[:, 0], f[:, 1]
-    return (map_points(mean, f, offset),
-            transform_covariances(cov, like(linear, cov)))
+    mean_out = map_points(mean, f, offset)
+    return mean_out, transform_covariances(cov, like(linear, cov))
 
 
 def map_moments_to_input(mean: ArrayLike,
@@ -196,13 +196,13 @@ def map_moments_to_input(mean: ArrayLike,
     return like(mean_in, mean), transform_covariances(cov, linear)
 
 
-def map_moments_to_image(mean: ArrayLike,
-                         cov: ArrayLike,
-                         center: ArrayLike,
-                         scale: ArrayLike,
-                         heatmap_size: Sequence[float],
-                         input_size: Optional[Sequence[float]] = None
-                         ) -> Tuple[Array, Array]:
+def map_moments_to_image(
+        mean: ArrayLike,
+        cov: ArrayLike,
+        center: ArrayLike,
+        scale: ArrayLike,
+        heatmap_size: Sequence[float],
+        input_size: Optional[Sequence[float]] = None) -> Tuple[Array, Array]:
     """Map moments from (expert) heatmap pixels to image pixels.
 
     Uses the affine map of :func:`.crop_transform.heatmap_to_image_affine`
