@@ -18,7 +18,12 @@ coordinate gains the variance of a uniform distribution on an interval of
 length 1, ``1/12``, and the cells' axes are independent, so ``C`` gains
 ``I / 12`` (the mean does not change). ``pixel_variance=True`` adds it; the
 default (False) keeps the discrete moments (a one-pixel map then has zero
-covariance).
+covariance). A map that already holds the integral of a continuous density
+over each cell (a binned density) has the continuous variance plus ``1/12``
+in its discrete moments (Sheppard's correction), so do not add the term to
+such maps.
+
+TIC's Jacobian term (``J J^T``) is computed by :mod:`.jacobian`.
 
 Units. Every map (expert or ProbPose-DH's wide map) is an affine, per-axis
 image of the input crop; means map by the affine map and covariances by its
