@@ -1,6 +1,7 @@
 """The ProbPose heads are shaped like MMPose's: forward returns a tuple of
 tensors (mode='tensor', FLOP counting), and the presence and visibility
 losses come from config."""
+import numpy as np
 import pytest
 import torch
 from mmengine.analysis import get_model_complexity_info
@@ -90,3 +91,51 @@ def test_flop_counting_runs_on_the_estimator(estimator):
     # the backbone alone has convolutions on every pixel: far above 1 MFLOP
     assert info['flops'] > 1e6
     assert info['params'] == sum(p.numel() for p in estimator.parameters())
+
+
+@pytest.mark.parametrize('head_type', list(CODECS))
+def test_covariance_output_is_the_maps_moments_in_input_pixels(head_type):
+    from probpose_ext.ops.map_moments import map_moments
+    cfg, codec, groups = CODECS[head_type]
+    head = build_head(head_type, decoder=cfg).eval()
+    samples = encoded_samples(codec(), [-10, -10], [58, 74])
+    preds, maps = head.predict(
+        head_feats(), samples,
+        test_cfg=dict(flip_test=False, output_covariance=True,
+                      output_heatmaps=True))
+    # input 48x64 over 12x16 heatmap pixels (UDP): (47 / 11, 63 / 15) per
+    # heatmap pixel along x and y
+    sx, sy = (INPUT[0] - 1) / (HEATMAP[0] - 1), (INPUT[1] - 1) / (
+        HEATMAP[1] - 1)
+    scale = torch.tensor([[sx * sx, sx * sy], [sx * sy, sy * sy]],
+                         dtype=torch.float64)
+    for pred, hm in zip(preds, maps):
+        cov = torch.from_numpy(pred.keypoints_cov[0]).double()
+        assert cov.shape == (K, 2, 2)
+        _, expected = map_moments(hm.heatmaps.double())
+        if groups == 2:
+            # the DH head returns the expert maps; compare where it used them
+            used = torch.from_numpy(pred.keypoint_from_expert[0])
+            cov, expected = cov[used], expected[used]
+        torch.testing.assert_close(cov, expected * scale, rtol=1e-4,
+                                   atol=1e-6)
+
+
+def test_covariance_with_flip_test_follows_the_mirror_image():
+    # with flip test the prediction for the mirrored input is the mirror of
+    # the prediction: swapping the (original, flipped) features must flip
+    # the covariances (left/right swap, sign of the xy term)
+    from probpose_ext.ops.covariance import flip_covariances
+    from tests.models._heads import FLIP
+    cfg, codec, _ = CODECS['ProbMapHead']
+    head = build_head('ProbMapHead', decoder=cfg).eval()
+    samples = encoded_samples(codec(), [-10, -10], [58, 74])
+    (f,) = head_feats()
+    g = torch.randn_like(f)
+    test_cfg = dict(flip_test=True, output_covariance=True)
+    a = head.predict(((f, ), (g, )), samples, test_cfg=test_cfg)
+    b = head.predict(((g, ), (f, )), samples, test_cfg=test_cfg)
+    for pa, pb in zip(a, b):
+        np.testing.assert_allclose(
+            pb.keypoints_cov, flip_covariances(pa.keypoints_cov, FLIP),
+            rtol=1e-4, atol=1e-6)

@@ -185,15 +185,15 @@ class ProbMapDHHead(ProbMapHead):
         return losses
 
     # -------------------------------------------------------------- predict
-    def _credible_fields_dh(self, expert: Tensor, wide: Tensor,
-                            from_expert: Tensor,
-                            test_cfg: ConfigType) -> Dict[str, Tensor]:
-        """Credible-region area (B, K) and box (B, K, 4) in input pixels of
-        the map chosen per keypoint, or nothing without
-        ``test_cfg['credible_level']``."""
-        expert_fields = self._credible_fields(expert, test_cfg)
-        wide_fields = self._credible_fields(wide, test_cfg,
-                                            self.decoder.wide_factor)
+    def _map_fields_dh(self, expert: Tensor, wide: Tensor,
+                       from_expert: Tensor,
+                       test_cfg: ConfigType) -> Dict[str, Tensor]:
+        """ProbMapHead's map fields (credible area (B, K) and box (B, K,
+        4), covariance (B, K, 2, 2); in input pixels, as ``test_cfg`` asks)
+        of the map chosen per keypoint."""
+        expert_fields = self._map_fields(expert, test_cfg)
+        wide_fields = self._map_fields(wide, test_cfg,
+                                       self.decoder.wide_factor)
         return {
             name: torch.where(
                 from_expert.reshape(from_expert.shape +
@@ -229,8 +229,8 @@ class ProbMapDHHead(ProbMapHead):
             keypoints,
             dict(self._fields(probs, expected_oks, test_cfg),
                  keypoint_from_expert=from_expert,
-                 **self._credible_fields_dh(expert, wide, from_expert,
-                                            test_cfg)))
+                 **self._map_fields_dh(expert, wide, from_expert,
+                                       test_cfg)))
         if test_cfg.get('output_heatmaps', False):
             return preds, [PixelData(heatmaps=p) for p in expert.detach()]
         return preds

@@ -14,6 +14,7 @@ from ...ops import (credible_region_stats, decode_expected_oks,
                     oks_target_map, sparsemax_loss, sparsemax_maps)
 from ...ops.bce import weighted_mean
 from ...ops.double_map import heatmap_area_to_input, heatmap_boxes_to_input
+from ...ops.map_moments import map_moments, map_moments_to_input
 from ..utils import flip_test_average, pack_instances
 
 #: labels the head reads from ``gt_instance_labels`` (see ProbMap codec)
@@ -435,6 +436,11 @@ class ProbMapHead(HeatmapHead):
         - ``credible_level`` (float, optional): if given, the level ``p`` of
           the credible regions returned per keypoint (see
           :func:`probpose_ext.ops.credible_region_stats`).
+        - ``output_covariance`` (bool): also return ``keypoints_cov``
+          (1, K, 2, 2), the covariance of each keypoint's map in input
+          pixels^2 (moment matching; :class:`ProbPoseEstimator` maps it to
+          the image, and with ``flip_test`` it is that of the flip-averaged
+          map). Defaults to False.
         - ``keypoint_score`` (str): what ``keypoint_scores`` holds, which
           MMPose's metrics use to rank instances: ``'quality'`` (default,
           the quality branch's predicted OKS), ``'expected_oks'`` (the
@@ -487,20 +493,28 @@ class ProbMapHead(HeatmapHead):
             for key in BRANCHES
         }
 
-    def _credible_fields(self, prob: Tensor, test_cfg: ConfigType,
-                         factor: float = 1.0) -> Dict[str, Tensor]:
-        """Credible-region area (B, K) and box (B, K, 4) in input pixels of
-        maps over the window of ``factor`` (1: the input window; see
-        :mod:`probpose_ext.ops.double_map`), or nothing when ``test_cfg``
-        has no ``credible_level``."""
-        level = test_cfg.get('credible_level', None)
-        if level is None:
-            return {}
-        area, boxes, _ = credible_region_stats(prob, float(level))
+    def _map_fields(self, prob: Tensor, test_cfg: ConfigType,
+                    factor: float = 1.0) -> Dict[str, Tensor]:
+        """Per-keypoint fields read off maps over the window of ``factor``
+        (1: the input window; see :mod:`probpose_ext.ops.double_map`), in
+        input pixels: with ``test_cfg['credible_level']`` the credible-region
+        area (B, K) and box (B, K, 4); with
+        ``test_cfg['output_covariance']`` the maps' covariance
+        ``keypoints_cov`` (B, K, 2, 2) (moment matching,
+        :func:`probpose_ext.ops.map_moments`)."""
+        fields = {}
         sizes = (self.decoder.input_size, self.decoder.heatmap_size, factor)
-        return dict(
-            keypoint_credible_area=heatmap_area_to_input(area, *sizes),
-            keypoint_credible_box=heatmap_boxes_to_input(boxes, *sizes))
+        level = test_cfg.get('credible_level', None)
+        if level is not None:
+            area, boxes, _ = credible_region_stats(prob, float(level))
+            fields.update(
+                keypoint_credible_area=heatmap_area_to_input(area, *sizes),
+                keypoint_credible_box=heatmap_boxes_to_input(boxes, *sizes))
+        if test_cfg.get('output_covariance', False):
+            mean, cov = map_moments(prob.float())
+            fields['keypoints_cov'] = map_moments_to_input(mean, cov,
+                                                           *sizes)[1]
+        return fields
 
     @staticmethod
     def _fields(probs: Dict[str, Tensor], expected_oks: Tensor,
@@ -537,7 +551,7 @@ class ProbMapHead(HeatmapHead):
         preds = pack_instances(
             keypoints,
             dict(self._fields(probs, expected_oks, test_cfg),
-                 **self._credible_fields(prob, test_cfg)))
+                 **self._map_fields(prob, test_cfg)))
         if test_cfg.get('output_heatmaps', False):
             return preds, [PixelData(heatmaps=p) for p in prob.detach()]
         return preds
