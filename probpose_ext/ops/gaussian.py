@@ -156,7 +156,8 @@ def robust_cholesky(cov: Tensor) -> Tensor:
 
     Samples whose factorisation fails are retried with ``tau * I`` added,
     ``tau = 1e-6 * mean(diag) * 10^t`` for ``t = 1 .. 4``; a sample that
-    still fails (or a non-finite matrix) raises ValueError.
+    still fails raises ValueError (so does a NaN in a present entry;
+    checking costs one host synchronisation per call).
 
     Returns:
         Tensor: (N, D, D) lower-triangular factors.
@@ -256,11 +257,14 @@ def tac(pred: TensorLike, cov: TensorLike, gt: TensorLike,
     idx = torch.arange(k, device=c.device)
     p_jj = prec.view(n, k, 2, k, 2)[:, idx, :, idx, :].transpose(0, 1)
     err = torch.linalg.solve(p_jj, pe[..., None]).squeeze(-1)
-    out = err.pow(2).sum(-1).sqrt()
+    # a zero error (absent joints, exact fits) gets value and gradient 0
+    # rather than the NaN gradient of sqrt at 0
+    sq = err.pow(2).sum(-1)
+    pos = sq > 0
+    one = torch.ones((), dtype=sq.dtype, device=sq.device)
+    out = torch.where(pos, torch.where(pos, sq, one).sqrt(), 0 * one)
     if cmask is not None:
-        nan = torch.full((), float('nan'), dtype=out.dtype,
-                         device=out.device)
-        out = torch.where(cmask[:, ::2], out, nan)
+        out = torch.where(cmask[:, ::2], out, float('nan') * one)
     return _as_output(out, numpy_in)
 
 

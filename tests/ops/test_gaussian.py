@@ -215,6 +215,24 @@ def test_tac_float32_and_identity_covariance():
     np.testing.assert_allclose(got.numpy(), want, rtol=1e-5)
 
 
+def test_tac_gradients_finite():
+    rng, pred, c = _data(15, n=3, k=4)
+    gt = pred + rng.normal(size=pred.shape)
+    m = torch.from_numpy(_mask(rng, 3, 4))
+    pt = torch.tensor(pred, requires_grad=True)
+    ct = torch.tensor(c, requires_grad=True)
+    out = tac(pt, ct, torch.from_numpy(gt), m)
+    out.nan_to_num(0.0).sum().backward()
+    assert torch.isfinite(pt.grad).all() and torch.isfinite(ct.grad).all()
+
+
+def test_nan_in_present_entry_raises():
+    c = torch.eye(4, dtype=torch.float64)[None].clone()
+    c[0, 1, 1] = float('nan')
+    with pytest.raises(ValueError, match=r'samples \[0\]'):
+        gaussian_nll(torch.zeros(1, 4, dtype=torch.float64), c)
+
+
 def test_tac_bad_shapes():
     with pytest.raises(ValueError, match='gt must have shape'):
         tac(torch.zeros(2, 4), torch.eye(4).expand(2, 4, 4),
