@@ -18,6 +18,9 @@ from .crop_transform import (crop_to_image_affine, heatmap_to_image_affine,
 from .double_map import (choose_double_map, heatmap_to_input, input_to_heatmap,
                          wide_window)
 from .ex_oks import ex_oks, ex_oks_matrix
+from .jacobian import output_jacobian
+from .map_moments import (affine_moments, map_moments, map_moments_to_image,
+                          map_moments_to_input)
 from .oks import (COCO_OKS_THRESHOLDS, ap_kernel_variance_ratio,
                   decode_expected_oks, expected_oks_at, expected_oks_map, oks,
                   oks_variance_authors, oks_variance_instance,
@@ -30,6 +33,8 @@ from .windows import (activation_window, keypoint_domains, pad_to_contain,
                       sq_distance_to_window_boundary)
 
 __all__ = [
+    'map_moments', 'affine_moments', 'map_moments_to_input',
+    'map_moments_to_image', 'output_jacobian',
     'weighted_mean', 'weighted_bce_with_logits', 'balanced_bce_with_logits',
     'sparsemax', 'sparsemax_maps', 'sparsemax_loss', 'oks',
     'oks_variance_instance',
