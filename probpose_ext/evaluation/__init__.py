@@ -1,5 +1,6 @@
 from .ex_coco_metric import ExCocoMetric
 from .functional import ExCOCOeval
 from .presence_metric import PresenceAccuracy
+from .tac_metric import TACMetric
 
-__all__ = ['ExCocoMetric', 'ExCOCOeval', 'PresenceAccuracy']
+__all__ = ['ExCocoMetric', 'ExCOCOeval', 'PresenceAccuracy', 'TACMetric']

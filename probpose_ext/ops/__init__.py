@@ -8,10 +8,12 @@ from .bce import (balanced_bce_with_logits, weighted_bce_with_logits,
 from .calibration import (calibration_curve, fit_temperature, miscalibration,
                           rank_mass)
 from .credible import credible_region_mask, credible_region_stats
-from .covariance import (covariance_blocks, covariance_ellipse,
-                         ellipse_polygon, ellipse_radius, flip_covariances,
-                         flip_full_covariances, map_covariances,
-                         map_full_covariances, select_full_covariance,
+from .covariance import (block_diagonal_covariance, covariance_blocks,
+                         covariance_ellipse, ellipse_polygon, ellipse_radius,
+                         flip_covariances, flip_full_covariances,
+                         gaussian_nll, map_covariances, map_full_covariances,
+                         marginal_mahalanobis_sq, sample_poses,
+                         select_full_covariance, tac, tic_covariance,
                          transform_covariances, transform_full_covariances)
 from .crop_transform import (crop_to_image_affine, heatmap_to_image_affine,
                              map_areas, map_boxes, map_points)
@@ -33,6 +35,8 @@ from .windows import (activation_window, keypoint_domains, pad_to_contain,
                       sq_distance_to_window_boundary)
 
 __all__ = [
+    'block_diagonal_covariance', 'marginal_mahalanobis_sq', 'gaussian_nll',
+    'tac', 'tic_covariance', 'sample_poses',
     'map_moments', 'affine_moments', 'map_moments_to_input',
     'map_moments_to_image', 'output_jacobian',
     'weighted_mean', 'weighted_bce_with_logits', 'balanced_bce_with_logits',

@@ -39,6 +39,11 @@ ellipse ``{x : (x - mu)^T C^-1 (x - mu) <= r^2}``: semi-axes
 probability-mass level ``p`` of a 2-D Gaussian (chi-square with 2 degrees
 of freedom), ``r^2 = -2 ln(1 - p)`` (:func:`ellipse_radius`).
 
+Blocks: :func:`covariance_blocks` reads the per-keypoint blocks of joint
+covariances, :func:`block_diagonal_covariance` builds joint covariances of
+independent keypoints from them, :func:`marginal_mahalanobis_sq` measures
+a residual under each block (ellipse coverage).
+
 Every function accepts NumPy arrays or torch tensors and returns the
 covariance's array type, floating dtype and device (the ellipse functions
 return float64 NumPy arrays).
@@ -72,7 +77,7 @@ __all__ = [
     'map_covariances', 'map_full_covariances', 'transform_covariances',
     'transform_full_covariances', 'flip_covariances',
     'flip_full_covariances', 'covariance_blocks', 'select_full_covariance',
-    'ellipse_radius', 'covariance_ellipse', 'ellipse_polygon',
+    'block_diagonal_covariance', 'marginal_mahalanobis_sq', 'ellipse_radius', 'covariance_ellipse', 'ellipse_polygon',
     # re-exported from .gaussian
     'gaussian_nll', 'tac', 'tic_covariance', 'hessian_trace_term',
     'diagonal_gaussian_nll', 'beta_nll', 'faithful_loss',
@@ -342,6 +347,61 @@ def covariance_blocks(cov: ArrayLike) -> Array:
     if isinstance(diag, Tensor):
         return diag.movedim(-1, -3).clone()
     return np.moveaxis(diag, -1, -3).copy()
+
+
+def block_diagonal_covariance(cov: ArrayLike) -> Array:
+    """Joint covariances with the given per-keypoint blocks on the diagonal
+    and zero cross-covariances (the inverse of :func:`covariance_blocks`
+    for independent keypoints).
+
+    Args:
+        cov (ArrayLike): Per-keypoint covariances in shape (..., K, 2, 2).
+
+    Returns:
+        np.ndarray | Tensor: Joint covariances in shape (..., 2K, 2K),
+        coordinates ordered ``(x_0, y_0, x_1, y_1, ...)``.
+    """
+    if not isinstance(cov, Tensor):
+        cov = np.asarray(cov)
+    k = _check_blocks(cov)
+    eye = like(np.eye(k), cov)  # (K, K)
+    # (..., K, 2, K, 2) with block (i, j) = [i == j] C_i
+    full = cov[..., :, :, None, :] * eye[:, None, :, None]
+    return full.reshape(*cov.shape[:-3], 2 * k, 2 * k)
+
+
+def marginal_mahalanobis_sq(residual: ArrayLike, cov: ArrayLike) -> Array:
+    """Squared Mahalanobis distance of each keypoint's residual under its
+    2x2 covariance, ``r^T C^-1 r``, in closed form
+    (``C^-1 = adj(C) / det C``); ``inf`` or NaN where ``C`` is singular.
+
+    A keypoint lies inside the ellipse of probability mass ``p`` of a 2-D
+    Gaussian when this is at most ``-2 ln(1 - p)``
+    (:func:`ellipse_radius` squared).
+
+    Args:
+        residual (ArrayLike): ``x - mean`` in shape (..., K, 2).
+        cov (ArrayLike): Covariances in shape (..., K, 2, 2).
+
+    Returns:
+        np.ndarray | Tensor: Distances in shape (..., K).
+    """
+    if not isinstance(cov, Tensor):
+        cov = np.asarray(cov)
+        residual = np.asarray(residual)
+    _check_blocks(cov)
+    if residual.shape != cov.shape[:-1]:
+        raise ValueError(f'residual must have shape {tuple(cov.shape[:-1])} '
+                         f'(that of cov without the last axis), got '
+                         f'{tuple(residual.shape)}')
+    a, b, c, d = cov[..., 0, 0], cov[..., 0, 1], cov[..., 1, 0], cov[..., 1,
+                                                                     1]
+    x, y = residual[..., 0], residual[..., 1]
+    quad = d * x * x - (b + c) * x * y + a * y * y
+    if isinstance(quad, Tensor):
+        return quad / (a * d - b * c)
+    with np.errstate(divide='ignore', invalid='ignore'):
+        return quad / (a * d - b * c)
 
 
 def select_full_covariance(cov: ArrayLike, indices: Sequence[int]) -> Array:
