@@ -29,10 +29,12 @@ class TACMetric(BaseMetric):
     maps' moments), against the ground truth ``y`` of the annotated joints
     (``gt_instances.keypoints_visible > 0``, the present joints):
 
-    * ``tac``: the mean over present joints of
+    Keys (under the prefix ``tac/``):
+
+    * ``mean``: the mean over present joints of
       ``|| y_j - (yhat_j + Sigma_{j,rest} Sigma_{rest,rest}^-1 (y_rest -
       yhat_rest)) ||`` (pixels), rest = the other present joints
-      (:func:`probpose_ext.ops.covariance.tac`); ``tac/<keypoint>`` per
+      (:func:`probpose_ext.ops.covariance.tac`); ``<keypoint name>`` per
       joint; ``l2``: the plain error ``|| y_j - yhat_j ||`` for comparison
       (TAC is below it when the covariance carries real correlations);
     * ``nll``: the Gaussian negative log-likelihood of the present joints'
@@ -107,7 +109,7 @@ class TACMetric(BaseMetric):
         nll = gaussian_nll(t['gt'][keep] - t['pred'][keep], t['cov'][keep],
                            t['mask'][keep]).numpy()
         metrics = dict(
-            tac=float(errors[present].mean()) if present.any() else np.nan,
+            mean=float(errors[present].mean()) if present.any() else np.nan,
             l2=float(np.linalg.norm(gt - pred, axis=-1)[present].mean())
             if present.any() else np.nan,
             nll=float(nll.mean()) if nll.size else np.nan)
@@ -115,7 +117,7 @@ class TACMetric(BaseMetric):
             if self.dataset_meta else {}
         for j in range(k):
             if present[:, j].any():
-                metrics[f'tac/{names.get(j, j)}'] = float(
+                metrics[str(names.get(j, j))] = float(
                     errors[present[:, j], j].mean())
         # squared Mahalanobis distance of each present GT keypoint under its
         # 2x2 marginal
