@@ -1,10 +1,10 @@
 from .backbones import EfficientNetLite
-from .heads import ProbMapDHHead, ProbMapHead
+from .heads import ProbMapDHHead, ProbMapHead, TICHead
 from .losses import OKSRiskLoss, WeightedBCELoss
 from .necks import MultiScaleSumNeck
 from .pose_estimators import ProbPoseEstimator
 
 __all__ = [
     'EfficientNetLite', 'MultiScaleSumNeck', 'OKSRiskLoss', 'ProbMapHead',
-    'ProbMapDHHead', 'ProbPoseEstimator', 'WeightedBCELoss'
+    'ProbMapDHHead', 'ProbPoseEstimator', 'TICHead', 'WeightedBCELoss'
 ]
