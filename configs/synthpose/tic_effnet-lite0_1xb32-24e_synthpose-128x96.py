@@ -1,0 +1,64 @@
+# TIC-TAC on SynthPose (synthpose-tic, issue 16; not trained yet): the zoo
+# heatmap baseline's backbone, neck, deconvolutions, input size, schedule
+# and data (td-hm_effnet-lite0_1xb32-24e_synthpose-128x96.py) with the
+# TICHead: soft-argmax keypoints on 64x48 maps refined through a 32-d
+# bottleneck z, and a full 34x34 covariance eps1 J J^T + L L^T (J = d
+# means / d z, L and eps1 from an auxiliary network on the detached z),
+# trained by its Gaussian NLL over the present joints (docs/tictac.md).
+# The baselines of the comparison change one key, model.head.covariance:
+# 'nll' (L L^T), 'diagonal', 'beta_nll' or 'faithful', e.g.
+#   --cfg-options model.head.covariance=nll
+# The ProbMap codec gives the labels in heatmap pixels on the UDP grid and
+# the in-window labels the presence branch trains on (its decoding is not
+# used); the pipeline is the zoo ProbPose one (crop augmentation, so some
+# keypoints leave the input: absent joints, masked in the NLL).
+_base_ = ['./td-hm_effnet-lite0_1xb32-24e_synthpose-128x96.py']
+
+codec = dict(
+    type='ProbMap', input_size=(96, 128), heatmap_size=(48, 64),
+    kernel='instance', padding=1.25)
+
+# ProbPoseEstimator maps keypoints_cov_full (N, 34, 34) and keypoints_cov
+# (N, 17, 2, 2) from input to image pixels like the keypoints; the flip test
+# averages the means and the (mirrored) covariances of the two passes.
+model = dict(
+    type='ProbPoseEstimator',
+    head=dict(
+        _delete_=True,
+        type='TICHead',
+        in_channels=128,
+        out_channels=17,
+        deconv_out_channels=(128, 64),
+        deconv_kernel_sizes=(4, 4),
+        covariance='tic',
+        bottleneck_channels=32,
+        init_std=2.0,
+        mean_loss_weight=1.0,
+        decoder=codec),
+    test_cfg=dict(flip_test=True))
+
+# hides keypoints with presence < presence_thr, draws the ellipses
+visualizer = dict(type='ProbPoseLocalVisualizer', presence_thr=0.5)
+
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='RandomCropOut', prob=0.3, keep_ratio=(0.7, 0.9)),
+    dict(type='GetBBoxCenterScale'),
+    dict(type='RandomFlipRawVis', direction='horizontal'),
+    dict(type='RandomBBoxTransform', rotate_factor=30.0,
+         scale_factor=(0.8, 1.2)),
+    dict(type='TopdownAffine', input_size=codec['input_size'], use_udp=True),
+    dict(type='GenerateTarget', encoder=codec),
+    dict(type='PackPoseInputs'),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+
+# COCO AP, the presence probability's in/out accuracy, and TAC / NLL /
+# ellipse coverage of the joint covariances
+val_evaluator = [
+    dict(type='ExCocoMetric',
+         ann_file='data/synthpose/annotations/person_keypoints_val.json'),
+    dict(type='PresenceAccuracy', thr=0.5),
+    dict(type='TACMetric', levels=(0.68, 0.95)),
+]
+test_evaluator = val_evaluator
