@@ -190,3 +190,14 @@ def test_training_lowers_the_loss(covariance):
         optim.step()
     assert np.isfinite(totals).all()
     assert totals[-1] < totals[0] - 1.0, totals
+
+
+def test_loss_under_autocast_matches_float32():
+    head = _head('tic')
+    samples = _samples()
+    ref = head.loss(head_feats(), samples)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        low = head.loss(head_feats(), samples)
+    for key in ('loss_nll', 'loss_mean'):
+        assert low[key].dtype == torch.float32
+        assert low[key].item() == pytest.approx(ref[key].item(), rel=0.05)

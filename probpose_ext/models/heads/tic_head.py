@@ -35,6 +35,11 @@ _LABELS = ('keypoint_labels', 'keypoint_weights', 'keypoints_in_window',
            'presence_weights')
 
 
+def _at_least_f32(x: Tensor) -> Tensor:
+    """``x`` in float32 if it is in a lower precision (float64 stays)."""
+    return x.to(torch.promote_types(x.dtype, torch.float32))
+
+
 class TICOutputs(NamedTuple):
     """What :meth:`TICHead.forward` returns: a tuple of tensors with names
     (``mode='tensor'``, FLOP counting and export rely on a tuple).
@@ -232,8 +237,7 @@ class TICHead(HeatmapHead):
         """Softmax maps ``softmax(beta * logits)`` (B, K, H, W) and their
         expected ``(x, y)`` (B, K, 2) in heatmap pixels."""
         b, k, h, w = logits.shape
-        # at least float32 (under autocast too); float64 stays float64
-        logits = logits.to(torch.promote_types(logits.dtype, torch.float32))
+        logits = _at_least_f32(logits)
         prob = F.softmax(self.beta * logits.reshape(b, k, h * w),
                          dim=-1).reshape(b, k, h, w)
         return prob, map_moments(prob)[0]
@@ -266,9 +270,11 @@ class TICHead(HeatmapHead):
         logits = self.final_layer(self.conv_layers(self.deconv_layers(x)))
         prob, m0 = self.soft_argmax(logits)
         z = self.bottleneck(pooled)
-        means = m0.reshape(m0.shape[0], -1) + self.refine(z)
-        jacobian = output_jacobian(self.refine, z)
-        out = self.aux(z.detach())
+        # means, J and the covariance in at least float32 (under autocast
+        # too: the NLL factorises the covariance)
+        means = m0.reshape(m0.shape[0], -1) + _at_least_f32(self.refine(z))
+        jacobian = _at_least_f32(output_jacobian(self.refine, z))
+        out = _at_least_f32(self.aux(z.detach()))
         d = means.shape[1]
         raw = out[:, :d * d].reshape(-1, d, d)
         eps1 = out[:, -1].pow(2)
