@@ -82,3 +82,15 @@ def test_pack_instances_gives_each_sample_its_own_copies():
 def test_pack_instances_rejects_a_field_of_another_batch():
     with pytest.raises(ValueError, match='batch size'):
         pack_instances(torch.zeros(2, 3, 2), dict(s=torch.zeros(3, 3)))
+
+
+@pytest.mark.parametrize('head_type,codec', [
+    ('ProbMapHead', 'ProbMapDH'), ('ProbMapDHHead', 'ProbMap'),
+    ('TICHead', 'UDPHeatmap')])
+def test_heads_reject_a_codec_they_cannot_decode(head_type, codec):
+    from tests.models._heads import build_head
+    decoder = dict(type=codec, input_size=(48, 64), heatmap_size=(12, 16))
+    with pytest.raises(ValueError,
+                       match=f'{head_type} decodes with the .* codec, got '
+                       f"decoder type '{codec}'"):
+        build_head(head_type, decoder=decoder)

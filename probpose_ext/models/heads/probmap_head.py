@@ -15,7 +15,7 @@ from ...ops import (credible_region_stats, decode_expected_oks,
 from ...ops.bce import weighted_mean
 from ...ops.double_map import heatmap_area_to_input, heatmap_boxes_to_input
 from ...ops.map_moments import map_moments, map_moments_to_input
-from ..utils import flip_test_average, pack_instances
+from ..utils import check_decoder_type, flip_test_average, pack_instances
 
 #: labels the head reads from ``gt_instance_labels`` (see ProbMap codec)
 _LABELS = ('keypoint_labels', 'oks_variance', 'keypoint_weights',
@@ -185,12 +185,7 @@ class ProbMapHead(HeatmapHead):
         if branch_depth < 0 or branch_channels < 1:
             raise ValueError('branch_depth must be >= 0 and branch_channels '
                              f'>= 1, got {branch_depth}, {branch_channels}')
-        if decoder is not None and decoder.get('type') not in \
-                self.codec_types:
-            raise ValueError(
-                f'{type(self).__name__} decodes with the '
-                f"{' or '.join(map(repr, self.codec_types))} codec, got "
-                f"decoder type {decoder.get('type')!r}")
+        check_decoder_type(type(self).__name__, decoder, self.codec_types)
         super().__init__(
             in_channels=in_channels,
             out_channels=out_channels,

@@ -26,7 +26,7 @@ from ...ops.gaussian import (beta_nll, cholesky_factor_from_raw,
                              gaussian_nll, tic_covariance)
 from ...ops.jacobian import output_jacobian
 from ...ops.map_moments import map_moments
-from ..utils import pack_instances
+from ..utils import check_decoder_type, pack_instances
 
 #: the ``covariance`` options (parameterisation and loss)
 COVARIANCES = ('tic', 'nll', 'diagonal', 'beta_nll', 'faithful')
@@ -181,10 +181,7 @@ class TICHead(HeatmapHead):
                              f'min_diag, got {beta}, {min_diag}, {init_std}')
         if min(bottleneck_channels, refine_channels, aux_channels) < 1:
             raise ValueError('bottleneck/refine/aux channels must be >= 1')
-        if decoder is not None and decoder.get('type') not in \
-                self.codec_types:
-            raise ValueError(f'TICHead decodes with the ProbMap codec, got '
-                             f"decoder type {decoder.get('type')!r}")
+        check_decoder_type(type(self).__name__, decoder, self.codec_types)
         super().__init__(
             in_channels=in_channels,
             out_channels=out_channels,
