@@ -94,3 +94,22 @@ def test_heads_reject_a_codec_they_cannot_decode(head_type, codec):
                        match=f'{head_type} decodes with the .* codec, got '
                        f"decoder type '{codec}'"):
         build_head(head_type, decoder=decoder)
+
+
+def test_gather_labels_concatenates_and_names_a_missing_label():
+    from mmengine.structures import InstanceData
+    from mmpose.structures import PoseDataSample
+
+    from probpose_ext.models.utils import gather_labels
+    samples = []
+    for i in range(3):
+        s = PoseDataSample()
+        s.gt_instance_labels = InstanceData(a=torch.full((1, 2), float(i)))
+        samples.append(s)
+    got = gather_labels(samples, ['a'], 'SomeHead', 'ProbMap')
+    torch.testing.assert_close(got['a'],
+                               torch.tensor([[0.0, 0.0], [1.0, 1.0],
+                                             [2.0, 2.0]]))
+    with pytest.raises(KeyError, match=r"SomeHead needs gt_instance_labels\.b"
+                       r".*type='ProbMap'"):
+        gather_labels(samples, ['a', 'b'], 'SomeHead', 'ProbMap')

@@ -13,7 +13,7 @@ from torch import Tensor
 from ...ops.bce import weighted_mean
 from ...ops.double_map import input_to_heatmap
 from ...utils.validation import strict_kwargs
-from ..utils import pack_instances
+from ..utils import gather_labels, pack_instances
 from .probmap_head import ProbMapHead
 
 #: wide-map labels the head reads besides ProbMapHead's (ProbMapDH codec)
@@ -125,16 +125,9 @@ class ProbMapDHHead(ProbMapHead):
     # ----------------------------------------------------------------- loss
     def _gather_labels(self, batch_data_samples) -> Dict[str, Tensor]:
         labels = super()._gather_labels(batch_data_samples)
-        for key in _WIDE_LABELS:
-            try:
-                labels[key] = torch.cat([
-                    d.gt_instance_labels[key] for d in batch_data_samples
-                ])
-            except (AttributeError, KeyError):
-                raise KeyError(
-                    f'ProbMapDHHead needs gt_instance_labels.{key}: encode '
-                    "the targets with GenerateTarget(encoder=dict(type="
-                    "'ProbMapDH', ...)) in the training pipeline.") from None
+        labels.update(
+            gather_labels(batch_data_samples, _WIDE_LABELS, 'ProbMapDHHead',
+                          'ProbMapDH'))
         return labels
 
     def loss(self,

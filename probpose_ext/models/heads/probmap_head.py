@@ -15,7 +15,8 @@ from ...ops import (credible_region_stats, decode_expected_oks,
 from ...ops.bce import weighted_mean
 from ...ops.double_map import heatmap_area_to_input, heatmap_boxes_to_input
 from ...ops.map_moments import map_moments, map_moments_to_input
-from ..utils import check_decoder_type, flip_test_average, pack_instances
+from ..utils import (check_decoder_type, flip_test_average, gather_labels,
+                     pack_instances)
 
 #: labels the head reads from ``gt_instance_labels`` (see ProbMap codec)
 _LABELS = ('keypoint_labels', 'oks_variance', 'keypoint_weights',
@@ -294,18 +295,8 @@ class ProbMapHead(HeatmapHead):
 
     # ----------------------------------------------------------------- loss
     def _gather_labels(self, batch_data_samples) -> Dict[str, Tensor]:
-        labels = {}
-        for key in _LABELS:
-            try:
-                labels[key] = torch.cat([
-                    d.gt_instance_labels[key] for d in batch_data_samples
-                ])
-            except (AttributeError, KeyError):
-                raise KeyError(
-                    f'ProbMapHead needs gt_instance_labels.{key}: encode the '
-                    "targets with GenerateTarget(encoder=dict(type='ProbMap',"
-                    ' ...)) in the training pipeline.') from None
-        return labels
+        return gather_labels(batch_data_samples, _LABELS, 'ProbMapHead',
+                             'ProbMap')
 
     def loss(self,
              feats: Tuple[Tensor],

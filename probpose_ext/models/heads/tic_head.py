@@ -26,7 +26,7 @@ from ...ops.gaussian import (beta_nll, cholesky_factor_from_raw,
                              gaussian_nll, tic_covariance)
 from ...ops.jacobian import output_jacobian
 from ...ops.map_moments import map_moments
-from ..utils import check_decoder_type, pack_instances
+from ..utils import check_decoder_type, gather_labels, pack_instances
 
 #: the ``covariance`` options (parameterisation and loss)
 COVARIANCES = ('tic', 'nll', 'diagonal', 'beta_nll', 'faithful')
@@ -286,17 +286,7 @@ class TICHead(HeatmapHead):
 
     # ----------------------------------------------------------------- loss
     def _gather_labels(self, batch_data_samples) -> Dict[str, Tensor]:
-        try:
-            return {
-                key: torch.cat(
-                    [d.gt_instance_labels[key] for d in batch_data_samples])
-                for key in _LABELS
-            }
-        except (AttributeError, KeyError):
-            raise KeyError(
-                'TICHead needs gt_instance_labels with '
-                f"{', '.join(_LABELS)}: encode the targets with "
-                "GenerateTarget(encoder=dict(type='ProbMap', ...)).") from None
+        return gather_labels(batch_data_samples, _LABELS, 'TICHead', 'ProbMap')
 
     def nll_loss(self, out: TICOutputs, gt_kpts: Tensor,
                  present: Tensor) -> Tensor:
