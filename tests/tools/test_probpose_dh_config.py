@@ -7,12 +7,13 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.optim import build_optim_wrapper
-from mmpose.registry import DATASETS, MODELS
+from mmpose.registry import MODELS
 from mmpose.utils import register_all_modules
 
 from probpose_ext.codecs import ProbMapDH
 from probpose_ext.models.heads import ProbMapDHHead
-from tests.conftest import DATA, REPO
+from tests.conftest import REPO
+from tests.tools._coco_sample import coco_sample_dataset
 
 pytestmark = pytest.mark.slow
 
@@ -21,15 +22,6 @@ CONFIGS = [REPO / 'configs' / 'synthpose' /
            REPO / 'configs' / 'synthpose' /
            'probpose-dh_effnet-lite0_1xb32-24e_synthpose-128x96.py',
            REPO / 'configs' / 'probpose-dh_vit-s_coco.py']
-COCO = dict(data_root=str(DATA / 'coco'), ann_file='test_coco.json',
-            data_prefix=dict(img=''))
-
-
-def _dataset(cfg):
-    cfg = cfg.copy()
-    cfg.update(COCO)
-    cfg.pop('bbox_file', None)
-    return DATASETS.build(cfg)
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: p.name)
@@ -45,7 +37,7 @@ def test_dh_config_trains_one_iteration_and_predicts(path):
     assert isinstance(model.head, ProbMapDHHead)
     assert isinstance(model.head.decoder, ProbMapDH)
 
-    train = _dataset(cfg.train_dataloader.dataset)
+    train = coco_sample_dataset(cfg.train_dataloader.dataset)
     sample = train[0]['data_samples']
     for key in ('keypoint_labels_wide', 'oks_variance_wide',
                 'keypoint_weights_wide'):
@@ -67,7 +59,7 @@ def test_dh_config_trains_one_iteration_and_predicts(path):
     assert change[:k].sum() > 0 and change[k:].sum() > 0
 
     model.eval()
-    val = _dataset(cfg.val_dataloader.dataset)
+    val = coco_sample_dataset(cfg.val_dataloader.dataset)
     with torch.no_grad():
         preds = model.test_step(pseudo_collate([val[i] for i in range(2)]))
     for pred in preds:

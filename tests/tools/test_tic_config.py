@@ -7,25 +7,17 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.optim import build_optim_wrapper
-from mmpose.registry import DATASETS, MODELS
+from mmpose.registry import MODELS
 from mmpose.utils import register_all_modules
 
 from probpose_ext.models.heads import TICHead
-from tests.conftest import DATA, REPO
+from tests.conftest import REPO
+from tests.tools._coco_sample import coco_sample_dataset
 
 pytestmark = pytest.mark.slow
 
 CONFIG = REPO / 'configs' / 'synthpose' / \
     'tic_effnet-lite0_1xb32-24e_synthpose-128x96.py'
-COCO = dict(data_root=str(DATA / 'coco'), ann_file='test_coco.json',
-            data_prefix=dict(img=''))
-
-
-def _dataset(cfg):
-    cfg = cfg.copy()
-    cfg.update(COCO)
-    cfg.pop('bbox_file', None)
-    return DATASETS.build(cfg)
 
 
 def test_tic_config_trains_one_iteration_and_predicts():
@@ -40,7 +32,7 @@ def test_tic_config_trains_one_iteration_and_predicts():
     model.init_weights()
     assert isinstance(model.head, TICHead)
 
-    train = _dataset(cfg.train_dataloader.dataset)
+    train = coco_sample_dataset(cfg.train_dataloader.dataset)
     optim = build_optim_wrapper(model, cfg.optim_wrapper)
     head = model.head
     # (the bottleneck's own weights get gradient from the second step on:
@@ -57,7 +49,7 @@ def test_tic_config_trains_one_iteration_and_predicts():
         assert (value.detach() - before[key]).abs().sum() > 0, key
 
     model.eval()
-    val = _dataset(cfg.val_dataloader.dataset)
+    val = coco_sample_dataset(cfg.val_dataloader.dataset)
     with torch.no_grad():
         preds = model.test_step(pseudo_collate([val[i] for i in range(2)]))
     k = cfg.model.head.out_channels
