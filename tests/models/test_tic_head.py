@@ -54,7 +54,7 @@ def test_forward_shapes_and_positive_definite(covariance):
     if covariance in ('diagonal', 'beta_nll'):
         assert torch.equal(cov, torch.diag_embed(cov.diagonal(0, -2, -1)))
     losses = head.loss(head_feats(), _samples())
-    for key in ('loss_nll', 'loss_mean', 'loss_presence'):
+    for key in ('loss_nll', 'loss_mean', 'loss_map', 'loss_presence'):
         assert torch.isfinite(losses[key]), key
 
 
@@ -91,6 +91,37 @@ def test_nll_loss_equals_gaussian_nll_of_masked_residual():
     err = (out.means.reshape(2, K, 2) - gt).norm(dim=-1)[present].mean()
     assert losses['loss_mean'].item() == pytest.approx(0.5 * err.item(),
                                                        rel=1e-5)
+
+
+def test_map_loss_is_the_kl_to_the_gaussian_over_present_joints():
+    head = _head('nll', map_loss_weight=2.0, map_sigma=1.5)
+    samples = _samples()
+    # an absent joint's label may be anything, NaN included
+    for s in samples:
+        labels = s.gt_instance_labels.keypoint_labels.clone()
+        labels[s.gt_instance_labels.keypoint_weights == 0] = float('nan')
+        s.gt_instance_labels.keypoint_labels = labels
+    losses = head.loss(head_feats(), samples)
+    out = head.forward(head_feats())
+    gt = torch.cat([s.gt_instance_labels.keypoint_labels for s in samples])
+    present = torch.cat(
+        [s.gt_instance_labels.keypoint_weights for s in samples]) > 0
+    w, h = HEATMAP
+    xs, ys = torch.meshgrid(torch.arange(w, dtype=torch.float64),
+                            torch.arange(h, dtype=torch.float64),
+                            indexing='xy')
+    kls = []
+    for n, k in zip(*torch.nonzero(present, as_tuple=True)):
+        cx, cy = gt[n, k].double()
+        t = torch.exp(-((xs - cx)**2 + (ys - cy)**2) / (2 * 1.5**2))
+        t = t / t.sum()
+        p = out.prob[n, k].double()
+        kls.append((t * (t.log() - p.log())).sum())
+    assert losses['loss_map'].item() == pytest.approx(
+        2.0 * torch.stack(kls).mean().item(), rel=1e-4)
+    assert torch.isfinite(losses['loss_nll'])
+    no_map = _head('nll', map_loss_weight=0.0).loss(head_feats(), _samples())
+    assert 'loss_map' not in no_map
 
 
 def test_jacobian_equals_finite_differences():

@@ -17,7 +17,7 @@ from tests.tools._coco_sample import coco_sample_dataset
 pytestmark = pytest.mark.slow
 
 CONFIG = REPO / 'configs' / 'synthpose' / \
-    'tic_effnet-lite0_1xb32-24e_synthpose-128x96.py'
+    'tic_effnet-lite0_1xb32-6e_synthpose-128x96.py'
 
 
 def test_tic_config_trains_one_iteration_and_predicts():
@@ -43,7 +43,7 @@ def test_tic_config_trains_one_iteration_and_predicts():
     before = {k: v.detach().clone() for k, v in params.items()}
     log = model.train_step(pseudo_collate([train[i] for i in range(2)]),
                            optim)
-    for key in ('loss_nll', 'loss_mean', 'loss_presence'):
+    for key in ('loss_nll', 'loss_mean', 'loss_map', 'loss_presence'):
         assert torch.isfinite(log[key]), key
     for key, value in params.items():
         assert (value.detach() - before[key]).abs().sum() > 0, key
@@ -70,3 +70,25 @@ def test_tic_config_trains_one_iteration_and_predicts():
             value = np.asarray(inst[key])
             assert value.shape == (1, k) and (value >= 0).all() and \
                 (value <= 1).all(), key
+
+
+def test_tic_config_starts_from_the_heatmap_zoo_weights():
+    """load_from fills every layer the TIC model shares with the zoo
+    heatmap model (backbone, neck, deconvolutions, final layer), in the
+    same shapes; only the TIC layers start from their own init."""
+    register_all_modules()
+    cfg = Config.fromfile(str(CONFIG))
+    ckpt = REPO / cfg.load_from
+    if not ckpt.is_file():
+        pytest.skip(f'{cfg.load_from} not in this checkout')
+    state = torch.load(str(ckpt), map_location='cpu')
+    state = state.get('state_dict', state)
+    cfg.model.backbone.init_cfg = None
+    model = MODELS.build(cfg.model)
+    own = model.state_dict()
+    shared = [k for k in own if k in state]
+    assert all(own[k].shape == state[k].shape for k in shared)
+    new = {k.split('.')[1] for k in own if k not in state}
+    assert new == {'bottleneck', 'refine', 'aux', 'presence_branch'}
+    assert any(k.startswith('head.final_layer') for k in shared)
+    assert any(k.startswith('backbone.') for k in shared)

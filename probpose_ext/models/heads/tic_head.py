@@ -26,6 +26,7 @@ from ...ops.gaussian import (beta_nll, cholesky_factor_from_raw,
                              gaussian_nll, tic_covariance)
 from ...ops.jacobian import output_jacobian
 from ...ops.map_moments import map_moments
+from ...ops.map_targets import discrete_gaussian_maps, map_kl_divergence
 from ..utils import check_decoder_type, gather_labels, pack_instances
 
 #: the ``covariance`` options (parameterisation and loss)
@@ -54,6 +55,8 @@ class TICOutputs(NamedTuple):
         z (Tensor): The bottleneck (B, Z).
         jacobian (Tensor): ``d means / d z`` (B, 2K, Z), detached.
         eps1 (Tensor): Weight of ``J J^T`` (B,) (used by ``'tic'`` only).
+        log_prob (Tensor): ``log_softmax`` of the maps (B, K, H, W) (the map
+            loss reads it; ``log(prob)`` could underflow).
     """
     prob: Tensor
     means: Tensor
@@ -62,6 +65,7 @@ class TICOutputs(NamedTuple):
     z: Tensor
     jacobian: Tensor
     eps1: Tensor
+    log_prob: Tensor
 
 
 @MODELS.register_module()
@@ -111,8 +115,13 @@ class TICHead(HeatmapHead):
     loss above; ``loss_mean`` = ``mean_loss_weight`` times the mean
     Euclidean error of the present joints (integral-regression L1): the NLL
     alone scales the means' gradient by the inverse covariance, which is
-    slow from a random start (0 turns it off); ``loss_presence`` = BCE of
-    the presence logits on ``keypoints_in_window`` (``presence_weights``).
+    slow from a random start (0 turns it off); ``loss_map`` =
+    ``map_loss_weight`` times the mean over the present joints of
+    ``KL(T || P)``, ``T`` the discrete Gaussian of standard deviation
+    ``map_sigma`` at the GT (:mod:`probpose_ext.ops.map_targets`; the map
+    supervision of DSNT, which makes the soft-argmax localise from the
+    first epochs; 0 turns it off); ``loss_presence`` = BCE of the presence
+    logits on ``keypoints_in_window`` (``presence_weights``).
 
     Note:
         - batch size: B
@@ -139,6 +148,9 @@ class TICHead(HeatmapHead):
         beta_nll_beta (float): Beta-NLL's exponent. Defaults to 0.5.
         nll_loss_weight (float): Weight of ``loss_nll``. Defaults to 1.
         mean_loss_weight (float): Weight of ``loss_mean``. Defaults to 1.
+        map_loss_weight (float): Weight of ``loss_map``. Defaults to 1.
+        map_sigma (float): Standard deviation of the map target (heatmap
+            pixels). Defaults to 1.
         loss (dict): Unused map loss (HeatmapHead builds one). Defaults to
             ``KeypointMSELoss``.
         loss_presence (dict): Presence loss, called as ``loss(logits,
@@ -169,6 +181,8 @@ class TICHead(HeatmapHead):
                  beta_nll_beta: float = 0.5,
                  nll_loss_weight: float = 1.0,
                  mean_loss_weight: float = 1.0,
+                 map_loss_weight: float = 1.0,
+                 map_sigma: float = 1.0,
                  loss: ConfigType = dict(type='KeypointMSELoss'),
                  loss_presence: ConfigType = dict(type='WeightedBCELoss'),
                  decoder: OptConfigType = None,
@@ -176,6 +190,11 @@ class TICHead(HeatmapHead):
         if covariance not in COVARIANCES:
             raise ValueError(f'covariance must be one of {COVARIANCES}, got '
                              f'{covariance!r}')
+        if map_sigma <= 0 or min(nll_loss_weight, mean_loss_weight,
+                                 map_loss_weight) < 0:
+            raise ValueError('map_sigma must be > 0 and the loss weights '
+                             f'>= 0, got {map_sigma}, {nll_loss_weight}, '
+                             f'{mean_loss_weight}, {map_loss_weight}')
         if beta <= 0 or min_diag <= 0 or init_std <= min_diag:
             raise ValueError('beta and min_diag must be > 0 and init_std > '
                              f'min_diag, got {beta}, {min_diag}, {init_std}')
@@ -199,6 +218,8 @@ class TICHead(HeatmapHead):
         self.beta_nll_beta = float(beta_nll_beta)
         self.nll_loss_weight = float(nll_loss_weight)
         self.mean_loss_weight = float(mean_loss_weight)
+        self.map_loss_weight = float(map_loss_weight)
+        self.map_sigma = float(map_sigma)
         self.presence_loss_module = MODELS.build(loss_presence)
         channels = in_channels if isinstance(in_channels, int) else \
             in_channels[-1]
@@ -230,14 +251,16 @@ class TICHead(HeatmapHead):
             last.bias.copy_(bias)
 
     # -------------------------------------------------------------- forward
-    def soft_argmax(self, logits: Tensor) -> Tuple[Tensor, Tensor]:
-        """Softmax maps ``softmax(beta * logits)`` (B, K, H, W) and their
-        expected ``(x, y)`` (B, K, 2) in heatmap pixels."""
+    def soft_argmax(self, logits: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """Softmax maps ``softmax(beta * logits)`` (B, K, H, W), their
+        logarithms (B, K, H, W) and their expected ``(x, y)`` (B, K, 2) in
+        heatmap pixels."""
         b, k, h, w = logits.shape
         logits = _at_least_f32(logits)
-        prob = F.softmax(self.beta * logits.reshape(b, k, h * w),
-                         dim=-1).reshape(b, k, h, w)
-        return prob, map_moments(prob)[0]
+        log_prob = F.log_softmax(self.beta * logits.reshape(b, k, h * w),
+                                 dim=-1).reshape(b, k, h, w)
+        prob = log_prob.exp()
+        return prob, log_prob, map_moments(prob)[0]
 
     def covariances(self, raw: Tensor, jacobian: Tensor,
                     eps1: Tensor) -> Tensor:
@@ -265,7 +288,7 @@ class TICHead(HeatmapHead):
         x = feats[-1]
         pooled = x.mean(dim=(2, 3))
         logits = self.final_layer(self.conv_layers(self.deconv_layers(x)))
-        prob, m0 = self.soft_argmax(logits)
+        prob, log_prob, m0 = self.soft_argmax(logits)
         z = self.bottleneck(pooled)
         # means, J and the covariance in at least float32 (under autocast
         # too: the NLL factorises the covariance)
@@ -282,7 +305,8 @@ class TICHead(HeatmapHead):
             presence_logits=self.presence_branch(pooled.detach()),
             z=z,
             jacobian=jacobian,
-            eps1=eps1)
+            eps1=eps1,
+            log_prob=log_prob)
 
     # ----------------------------------------------------------------- loss
     def _gather_labels(self, batch_data_samples) -> Dict[str, Tensor]:
@@ -307,8 +331,8 @@ class TICHead(HeatmapHead):
              feats: Tuple[Tensor],
              batch_data_samples: OptSampleList,
              train_cfg: ConfigType = {}) -> dict:
-        """Losses ``loss_nll``, ``loss_mean`` and ``loss_presence`` (class
-        docstring), and the mean error of the present joints in heatmap
+        """Losses ``loss_nll``, ``loss_mean``, ``loss_map`` and
+        ``loss_presence`` (class docstring), and the mean error of the present joints in heatmap
         pixels (``err_mean``, logged)."""
         out = self.forward(feats)
         gt = self._gather_labels(batch_data_samples)
@@ -326,6 +350,17 @@ class TICHead(HeatmapHead):
         mean_err = weighted_mean(err, weights)
         if self.mean_loss_weight > 0:
             losses['loss_mean'] = self.mean_loss_weight * mean_err
+        if self.map_loss_weight > 0:
+            # absent joints' labels may lie anywhere: centre them at 0 and
+            # drop their terms (0 * inf would be NaN)
+            centres = torch.where(present[..., None], gt_kpts,
+                                  torch.zeros_like(gt_kpts))
+            target = discrete_gaussian_maps(
+                centres, self.decoder.heatmap_size, self.map_sigma)
+            kl = map_kl_divergence(target, out.log_prob)
+            kl = torch.where(present, kl, torch.zeros_like(kl))
+            losses['loss_map'] = self.map_loss_weight * weighted_mean(
+                kl, weights)
         losses['err_mean'] = mean_err.detach()
         return losses
 
