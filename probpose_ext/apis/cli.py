@@ -199,6 +199,39 @@ def _finish_config(cfg: Config, args: argparse.Namespace) -> Config:
     return prepare_config(cfg)
 
 
+def apply_resume(cfg: Config, resume: Optional[str]) -> Config:
+    """Set ``cfg.resume`` / ``cfg.load_from`` for ``--resume [CKPT]``.
+
+    * ``None`` (no flag): the config's ``load_from`` (if any) initialises
+      the weights, nothing is resumed.
+    * ``'auto'``: resume from the latest checkpoint of ``cfg.work_dir`` if
+      there is one; otherwise start as without the flag, *keeping* the
+      config's ``load_from``. (MMPose's ``tools/train.py`` sets
+      ``load_from = None`` for ``--resume`` alone, so a fine-tuning config
+      whose first run is started with ``--resume`` silently trains from
+      its backbone's initialisation instead of ``load_from``.)
+    * a path: resume from that checkpoint.
+
+    Args:
+        cfg (Config): The training config (modified in place).
+        resume (str, optional): The ``--resume`` value.
+
+    Returns:
+        Config: ``cfg``.
+    """
+    from mmengine.runner import find_latest_checkpoint
+    if resume == 'auto':
+        latest = find_latest_checkpoint(cfg.work_dir) if osp.isdir(
+            cfg.work_dir) else None
+        if latest is not None:
+            cfg.resume, cfg.load_from = True, None
+        else:
+            cfg.resume = False
+    elif resume is not None:
+        cfg.resume, cfg.load_from = True, resume
+    return cfg
+
+
 def train_main(argv: Optional[List[str]] = None):
     """``tools/train.py``: train a model from a config.
 
@@ -237,13 +270,10 @@ def train_main(argv: Optional[List[str]] = None):
                              f'{optim_type!r}')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
-    elif args.resume is not None:
-        cfg.resume, cfg.load_from = True, args.resume
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
     cfg = _finish_config(cfg, args)
+    apply_resume(cfg, args.resume)
     check_hooks(cfg, args.config)
 
     runner = Runner.from_cfg(cfg)

@@ -1,0 +1,219 @@
+"""TIC vs its baselines on SynthPose val: train (resumable), evaluate,
+tabulate, plot, and optionally publish ``synthpose-tic`` to the zoo.
+
+    python tools/analysis_tools/tic_comparison.py \\
+        [--work-dir work_dirs/tic] \\
+        [--covariances tic nll diagonal beta_nll faithful] \\
+        [--probpose synthpose-probpose synthpose-probpose-dh] \\
+        [--out-dir docs/tic_comparison] [--no-train] [--publish]
+
+Each covariance option of the TIC config
+(``configs/synthpose/tic_effnet-lite0_1xb32-6e_synthpose-128x96.py``,
+``model.head.covariance``) is trained with the same schedule into
+``<work-dir>/<covariance>`` (``tools/train.py --resume``: an interrupted
+run continues, a finished one is not retrained), and its best checkpoint is
+evaluated on SynthPose val with ``ExCocoMetric`` and ``TACMetric``. The
+zoo ProbPose models are evaluated with moment-matched covariances
+(``model.test_cfg.output_covariance=True``). Evaluations are cached next
+to the checkpoints (keyed by checkpoint size and time). Writes
+``table.md``, ``results.json`` and ``comparison.png`` into ``--out-dir``.
+``--publish`` puts the ``tic`` run into the zoo as ``synthpose-tic``.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import platform
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from typing import List, Optional
+
+try:
+    import probpose_ext  # noqa: F401
+except ImportError:  # running from a source checkout without installing
+    sys.path.insert(
+        0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+from mmengine.config import Config  # noqa: E402
+
+from probpose_ext.analysis.curves import read_curve  # noqa: E402
+from probpose_ext.analysis.tic_comparison import (  # noqa: E402
+    FORMS, comparison_row, comparison_table, covariance_eval_config,
+    plot_comparison, rows_in_order)
+from probpose_ext.apis import test_main  # noqa: E402
+from probpose_ext.apis.zoo import (best_checkpoint, publish,  # noqa: E402
+                                   resolve)
+from probpose_ext.models.heads.tic_head import COVARIANCES  # noqa: E402
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIG = 'configs/synthpose/tic_effnet-lite0_1xb32-6e_synthpose-128x96.py'
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--config', default=CONFIG)
+    parser.add_argument('--work-dir', default='work_dirs/tic')
+    parser.add_argument('--covariances', nargs='+', default=list(COVARIANCES),
+                        choices=list(COVARIANCES))
+    parser.add_argument('--probpose', nargs='*',
+                        default=['synthpose-probpose', 'synthpose-probpose-dh'],
+                        help='zoo ProbPose models evaluated with '
+                        'moment-matched covariances')
+    parser.add_argument('--out-dir', default='docs/tic_comparison')
+    parser.add_argument('--no-train', action='store_true',
+                        help='skip the covariances without a checkpoint '
+                        'instead of training them')
+    parser.add_argument('--publish', action='store_true',
+                        help='publish the tic run as synthpose-tic')
+    return parser.parse_args(argv)
+
+
+def _run_dir(args, covariance: str) -> str:
+    return osp.join(args.work_dir, covariance)
+
+
+def _finished(work_dir: str, max_epochs: int) -> bool:
+    return osp.isfile(osp.join(work_dir, f'epoch_{max_epochs}.pth'))
+
+
+def train(args, covariance: str, max_epochs: int) -> None:
+    """``tools/train.py --resume`` of one covariance option (a subprocess:
+    each run gets fresh registries and random states)."""
+    cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'), args.config,
+           '--work-dir', _run_dir(args, covariance), '--resume',
+           '--cfg-options', f'model.head.covariance={covariance}']
+    print(f'[tic_comparison] training {covariance}: {" ".join(cmd)}',
+          flush=True)
+    subprocess.run(cmd, check=True)
+
+
+def _logs(work_dir: str) -> List[str]:
+    found = []
+    for entry in sorted(os.listdir(work_dir)):
+        log = osp.join(work_dir, entry, f'{entry}.log')
+        if osp.isfile(log):
+            found.append(log)
+    return found
+
+
+def training_minutes(work_dir: str) -> Optional[float]:
+    """Training minutes of a run from its logs (validation excluded)."""
+    text = ''.join(open(p).read() for p in _logs(work_dir))
+    curve = read_curve(text)
+    return curve[-1]['minutes'] if curve else None
+
+
+def evaluate(config: Config, checkpoint: str, out_dir: str) -> dict:
+    """``tools/test.py`` metrics of ``checkpoint`` with covariance metrics,
+    cached in ``out_dir/metrics.json`` (keyed by the checkpoint's path,
+    size and modification time)."""
+    os.makedirs(out_dir, exist_ok=True)
+    record = osp.join(out_dir, 'metrics.json')
+    stat = os.stat(checkpoint)
+    key = dict(checkpoint=osp.abspath(checkpoint), size=stat.st_size,
+               mtime=stat.st_mtime)
+    if osp.isfile(record):
+        with open(record) as f:
+            cached = json.load(f)
+        if cached.get('key') == key:
+            return cached['metrics']
+    cfg_path = osp.join(out_dir, 'eval_config.py')
+    covariance_eval_config(config).dump(cfg_path)
+    start = time.time()
+    metrics = test_main([cfg_path, checkpoint, '--work-dir', out_dir])
+    metrics = {k: float(v) for k, v in metrics.items()}
+    with open(record, 'w') as f:
+        json.dump(dict(key=key, metrics=metrics,
+                       seconds=round(time.time() - start, 1)), f, indent=1)
+    return metrics
+
+
+def _checkpoint_epoch(checkpoint: str) -> Optional[int]:
+    import torch
+    meta = torch.load(checkpoint, map_location='cpu',
+                      weights_only=False).get('meta', {})
+    return meta.get('epoch')
+
+
+def main(argv: Optional[List[str]] = None) -> dict:
+    args = parse_args(argv)
+    os.chdir(ROOT)
+    base = Config.fromfile(args.config)
+    max_epochs = int(base.train_cfg.max_epochs)
+    results = {}
+    for covariance in args.covariances:
+        work_dir = _run_dir(args, covariance)
+        if not _finished(work_dir, max_epochs):
+            if args.no_train:
+                print(f'[tic_comparison] {covariance}: not trained, skipped')
+                continue
+            train(args, covariance, max_epochs)
+        cfg = Config.fromfile(args.config)
+        cfg.merge_from_dict({'model.head.covariance': covariance})
+        checkpoint = best_checkpoint(work_dir)
+        print(f'[tic_comparison] evaluating {covariance}: {checkpoint}',
+              flush=True)
+        metrics = evaluate(cfg, checkpoint, osp.join(work_dir, 'eval'))
+        row = comparison_row(f'TIC head, {covariance}', FORMS[covariance],
+                             metrics, training_minutes(work_dir))
+        row.update(covariance=covariance, checkpoint=checkpoint,
+                   epoch=_checkpoint_epoch(checkpoint))
+        results[covariance] = row
+    for name in args.probpose:
+        config, weights = resolve(name)
+        print(f'[tic_comparison] evaluating {name} (moments)', flush=True)
+        metrics = evaluate(Config.fromfile(config), weights,
+                           osp.join(args.work_dir, name))
+        row = comparison_row(f'{name} (moments)', FORMS['moments'], metrics)
+        row.update(checkpoint=weights)
+        results[name] = row
+    rows = rows_in_order(results, list(args.covariances) + args.probpose)
+    os.makedirs(args.out_dir, exist_ok=True)
+    table = comparison_table(rows)
+    stamp = dict(date=datetime.now(timezone.utc).isoformat(timespec='seconds'),
+                 machine=f'{os.cpu_count()} CPU cores '
+                 f'({platform.machine()}), {platform.platform()}')
+    with open(osp.join(args.out_dir, 'table.md'), 'w') as f:
+        f.write(f'SynthPose val, {stamp["date"]}, {stamp["machine"]}\n\n')
+        f.write(table + '\n')
+    with open(osp.join(args.out_dir, 'results.json'), 'w') as f:
+        json.dump(dict(rows=rows, **stamp), f, indent=1)
+    plot_comparison(rows, osp.join(args.out_dir, 'comparison.png'))
+    print(table)
+    if args.publish and 'tic' in results:
+        _publish(args, results['tic'], stamp)
+    return results
+
+
+def _publish(args, row: dict, stamp: dict) -> None:
+    """Publish the ``tic`` run as ``synthpose-tic``."""
+    metrics = json.load(open(osp.join(_run_dir(args, 'tic'), 'eval',
+                                      'metrics.json')))['metrics']
+    results = [dict(
+        Task='Body 2D Keypoint', Dataset='SynthPose val',
+        Metrics={'AP': round(metrics['coco/AP'], 4),
+                 'AP50': round(metrics['coco/AP .5'], 4),
+                 'AP75': round(metrics['coco/AP .75'], 4),
+                 'TAC (px)': round(metrics['tac/mean'], 3),
+                 'L2 (px)': round(metrics['tac/l2'], 3),
+                 'NLL': round(metrics['tac/nll'], 2),
+                 'Coverage 68%': round(metrics['tac/coverage@68'], 4),
+                 'Coverage 95%': round(metrics['tac/coverage@95'], 4)})]
+    metadata = {
+        'Training Data': 'SynthPose train',
+        'Initialised From': 'synthpose-heatmap',
+        'Epochs': int(Config.fromfile(args.config).train_cfg.max_epochs),
+        'Batch Size': 32,
+        'Training Minutes': round(row['minutes'], 1),
+        'Training Resources': stamp['machine'],
+        'Date': stamp['date'],
+    }
+    entry = publish('synthpose-tic', args.config, _run_dir(args, 'tic'),
+                    results, metadata)
+    print(f'[tic_comparison] published {entry["Weights"]}')
+
+
+if __name__ == '__main__':
+    main()
