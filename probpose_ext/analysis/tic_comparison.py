@@ -13,6 +13,7 @@ with its 68% / 95% ellipses.
 The orchestration (training the runs, evaluating them and the zoo ProbPose
 models) is in ``tools/analysis_tools/tic_comparison.py``.
 """
+import os.path as osp
 from typing import Dict, List, Mapping, Optional, Sequence
 
 from mmengine.config import Config
@@ -39,7 +40,8 @@ FORMS = {
 TAC_METRIC = dict(type='TACMetric', levels=(0.68, 0.95))
 
 
-def covariance_eval_config(config: Config) -> Config:
+def covariance_eval_config(config: Config,
+                           data_root: Optional[str] = None) -> Config:
     """A copy of ``config`` whose test run reports covariance metrics.
 
     Sets ``model.test_cfg.output_covariance = True`` (ProbPose heads then
@@ -48,6 +50,10 @@ def covariance_eval_config(config: Config) -> Config:
 
     Args:
         config (Config): A model config (not modified).
+        data_root (str, optional): Another SynthPose-layout split to test
+            on (e.g. ``'data/synthpose_crop/'``): the test dataset's
+            ``data_root`` and every evaluator's ``ann_file`` (its val
+            annotations) are pointed there.
 
     Returns:
         Config: The evaluation config.
@@ -61,6 +67,12 @@ def covariance_eval_config(config: Config) -> Config:
     evaluators = [dict(e) for e in evaluators]
     if not any(e.get('type') == 'TACMetric' for e in evaluators):
         evaluators.append(dict(TAC_METRIC))
+    if data_root is not None:
+        cfg.test_dataloader.dataset.data_root = data_root
+        ann = osp.join(data_root, 'annotations', 'person_keypoints_val.json')
+        for e in evaluators:
+            if 'ann_file' in e:
+                e['ann_file'] = ann
     cfg.test_evaluator = evaluators
     return cfg
 

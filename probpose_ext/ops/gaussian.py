@@ -60,7 +60,7 @@ __all__ = [
     'gaussian_nll', 'tac', 'tic_covariance', 'hessian_trace_term',
     'diagonal_gaussian_nll', 'beta_nll', 'faithful_loss',
     'cholesky_factor_from_raw', 'cov_from_cholesky_factor', 'sample_poses',
-    'masked_covariance', 'robust_cholesky'
+    'masked_covariance', 'robust_cholesky', 'gaussian_expected_oks'
 ]
 
 LOG_2PI = math.log(2.0 * math.pi)
@@ -498,3 +498,36 @@ def sample_poses(mean: Tensor, cov: Tensor, num_samples: int,
     eps = torch.randn((int(num_samples), n, d), generator=generator,
                       dtype=mean.dtype, device=mean.device)
     return mean + torch.einsum('nij,snj->sni', chol, eps)
+
+
+def gaussian_expected_oks(cov: Tensor, variance: Tensor) -> Tensor:
+    """Expected OKS of a keypoint whose error is Gaussian, ``d ~ N(0, S)``:
+
+        E[exp(-|d|^2 / (2 v))] = det(I + S / v)^(-1/2)
+
+    (the Gaussian integral of the product of the error density and the
+    un-normalised OKS kernel of variance ``v``; closed form, tested against
+    Monte Carlo and a quadrature). 1 for ``S = 0``, decreasing as ``S``
+    grows. A keypoint score for covariance heads: the OKS a keypoint is
+    expected to reach if its covariance is calibrated.
+
+    Note:
+        - ``...``: any leading shape, e.g. (N, K)
+
+    Args:
+        cov (Tensor): 2x2 covariances (..., 2, 2), symmetric positive
+            semi-definite.
+        variance (Tensor): OKS variances ``v`` (...) in the same units
+            squared (e.g. :func:`.oks.oks_variance_nominal` in heatmap
+            pixels^2), > 0; broadcast against ``cov``'s leading shape.
+
+    Returns:
+        Tensor: Expected OKS (...), in (0, 1].
+    """
+    if cov.shape[-2:] != (2, 2):
+        raise ValueError(f'cov must have shape (..., 2, 2), got '
+                         f'{tuple(cov.shape)}')
+    v = torch.as_tensor(variance, dtype=cov.dtype, device=cov.device)
+    a, b, d = cov[..., 0, 0] / v, cov[..., 0, 1] / v, cov[..., 1, 1] / v
+    # det(I + S / v) = (1 + a)(1 + d) - b^2
+    return ((1.0 + a) * (1.0 + d) - b * b).rsqrt()

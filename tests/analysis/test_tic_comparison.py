@@ -32,6 +32,18 @@ def test_eval_config_adds_covariances_and_one_tac_metric(config):
     assert [dict(e) for e in cfg.test_evaluator] == before
 
 
+def test_eval_config_on_another_split():
+    cfg = Config.fromfile(str(
+        REPO / 'configs/synthpose/tic_effnet-lite0_1xb32-6e_synthpose-'
+        '128x96.py'))
+    out = covariance_eval_config(cfg, 'data/synthpose_crop/')
+    assert out.test_dataloader.dataset.data_root == 'data/synthpose_crop/'
+    anns = [e['ann_file'] for e in out.test_evaluator if 'ann_file' in e]
+    assert anns == ['data/synthpose_crop/annotations/'
+                    'person_keypoints_val.json']
+    assert cfg.test_dataloader.dataset.data_root == 'data/synthpose/'
+
+
 def test_row_and_table():
     row = comparison_row('TIC head, tic', FORMS['tic'], METRICS, 12.34)
     assert row['tac_gain'] == pytest.approx(0.25)

@@ -170,9 +170,25 @@ def test_predict_covariances_in_input_pixels():
                                    means * np.array([fx, fy]), rtol=1e-5,
                                    atol=1e-4)
         presence = torch.sigmoid(out.presence_logits[n]).detach().numpy()
-        for key in ('keypoint_scores', 'keypoint_presence',
-                    'keypoints_visible'):
+        for key in ('keypoint_presence', 'keypoints_visible'):
             np.testing.assert_allclose(pred[key][0], presence, rtol=1e-6)
+        # keypoint_scores: presence x the Gaussian expected OKS of each 2x2
+        # heatmap-pixel block for the nominal OKS variance, by hand
+        var = head.decoder.decode_variance().double().numpy()
+        for k in range(K):
+            blk = cov[2 * k:2 * k + 2, 2 * k:2 * k + 2].numpy()
+            eoks = np.linalg.det(np.eye(2) + blk / var[k])**-0.5
+            assert pred.keypoint_scores[0, k] == pytest.approx(
+                presence[k] * eoks, rel=1e-5)
+        assert 0 < pred.keypoint_scores.min() < pred.keypoint_scores.max() \
+            < 1
+    by_presence = head.predict(head_feats(), _samples(),
+                               dict(keypoint_score='presence'))
+    np.testing.assert_allclose(
+        by_presence[0].keypoint_scores[0],
+        torch.sigmoid(out.presence_logits[0]).detach().numpy(), rtol=1e-6)
+    with pytest.raises(ValueError, match='keypoint_score'):
+        head.predict(head_feats(), _samples(), dict(keypoint_score='x'))
     # a general check of the same scaling through the ops function
     scaled = transform_full_covariances(
         out.cov.detach(), torch.diag(torch.tensor([fx, fy])))

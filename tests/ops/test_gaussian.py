@@ -391,3 +391,31 @@ def test_sampling_bad_arguments():
         sample_poses(torch.zeros(1, 2), torch.eye(2)[None], 0)
     with pytest.raises(ValueError, match='cov must have shape'):
         sample_poses(torch.zeros(1, 2), torch.eye(4)[None], 5)
+
+
+def test_gaussian_expected_oks_against_quadrature_and_monte_carlo():
+    from probpose_ext.ops.gaussian import gaussian_expected_oks
+    cov = torch.tensor([[[4.0, 1.5], [1.5, 2.0]], [[0.0, 0.0], [0.0, 0.0]],
+                        [[9.0, -2.0], [-2.0, 1.0]]], dtype=torch.float64)
+    v = torch.tensor([3.0, 5.0, 7.5], dtype=torch.float64)
+    got = gaussian_expected_oks(cov, v)
+    assert got[1].item() == 1.0
+    # quadrature: sum of density x kernel on a fine grid (explicit inverse)
+    step = 0.05
+    xs = np.arange(-25, 25, step)
+    gx, gy = np.meshgrid(xs, xs)
+    pts = np.stack([gx.ravel(), gy.ravel()], -1)
+    for n in (0, 2):
+        dens = multivariate_normal(np.zeros(2), cov[n].numpy()).pdf(pts)
+        kernel = np.exp(-(pts**2).sum(-1) / (2 * v[n].item()))
+        quad = (dens * kernel).sum() * step * step
+        assert got[n].item() == pytest.approx(quad, rel=1e-6)
+    # Monte Carlo with the samples' own error bar
+    g = torch.Generator().manual_seed(0)
+    chol = torch.linalg.cholesky(cov[0])
+    d = torch.randn(200_000, 2, generator=g, dtype=torch.float64) @ chol.T
+    k = torch.exp(-(d**2).sum(-1) / (2 * v[0]))
+    se = k.std() / math.sqrt(len(k))
+    assert abs(k.mean() - got[0]) < 4 * se
+    with pytest.raises(ValueError, match='2, 2'):
+        gaussian_expected_oks(torch.zeros(3, 2), v)

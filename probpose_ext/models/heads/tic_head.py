@@ -23,7 +23,8 @@ from ...ops.covariance import (covariance_blocks, flip_full_covariances,
 from ...ops.double_map import heatmap_to_input
 from ...ops.gaussian import (beta_nll, cholesky_factor_from_raw,
                              diagonal_gaussian_nll, faithful_loss,
-                             gaussian_nll, tic_covariance)
+                             gaussian_expected_oks, gaussian_nll,
+                             tic_covariance)
 from ...ops.jacobian import output_jacobian
 from ...ops.map_moments import map_moments
 from ...ops.map_targets import discrete_gaussian_maps, map_kl_divergence
@@ -399,9 +400,17 @@ class TICHead(HeatmapHead):
         passes is not added) and presence probabilities. Swapping the two
         passes therefore mirrors the result exactly.
 
+        ``test_cfg.keypoint_score`` picks ``keypoint_scores`` (which
+        MMPose's COCO metric averages into the instance score that ranks
+        the detections): ``'expected_oks'`` (default) = presence times the
+        expected OKS of the keypoint under its predicted 2x2 Gaussian for
+        the codec's nominal OKS kernel
+        (:func:`~probpose_ext.ops.gaussian.gaussian_expected_oks`, so
+        confident instances rank first), or ``'presence'``.
+
         Returns:
             list[InstanceData]: ``keypoints`` (1, K, 2) in input pixels,
-            ``keypoint_scores`` = ``keypoints_visible`` =
+            ``keypoint_scores`` (1, K) (above), ``keypoints_visible`` =
             ``keypoint_presence`` (1, K) presence probabilities,
             ``keypoints_cov_full`` (1, 2K, 2K) and ``keypoints_cov``
             (1, K, 2, 2) in input pixels^2 (the heatmap-pixel covariance
@@ -427,13 +436,24 @@ class TICHead(HeatmapHead):
                 means = out.means.reshape(-1, k, 2)
                 cov = out.cov
                 presence = torch.sigmoid(out.presence_logits.float())
+            score = test_cfg.get('keypoint_score', 'expected_oks')
+            if score == 'expected_oks':
+                variance = self.decoder.decode_variance().to(cov.device)
+                scores = presence * gaussian_expected_oks(
+                    covariance_blocks(cov.float()), variance.float())
+            elif score == 'presence':
+                scores = presence
+            else:
+                raise ValueError("test_cfg.keypoint_score must be "
+                                 f"'expected_oks' or 'presence', got "
+                                 f'{score!r}')
             sizes = (self.decoder.input_size, self.decoder.heatmap_size)
             keypoints = heatmap_to_input(means.float(), *sizes)
             cov_in = transform_full_covariances(
                 cov.float(), torch.diag(self._input_factors().to(cov.device)))
             return pack_instances(
                 keypoints,
-                dict(keypoint_scores=presence,
+                dict(keypoint_scores=scores,
                      keypoints_visible=presence,
                      keypoint_presence=presence,
                      keypoints_cov_full=cov_in,
