@@ -16,9 +16,10 @@ from probpose_ext.datasets.generators.synthpose import make_synthpose
 from probpose_ext.ops import oks
 
 NAMES = zoo_names()
-#: the zoo models' names as ``make demo`` knows them
+#: the zoo models: the three ``make demo`` trains, and the TIC model
+#: (tools/analysis_tools/tic_comparison.py --publish)
 EXPECTED = {'synthpose-heatmap', 'synthpose-probpose',
-            'synthpose-probpose-dh'}
+            'synthpose-probpose-dh', 'synthpose-tic'}
 
 
 def test_the_zoo_lists_only_known_models():

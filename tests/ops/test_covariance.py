@@ -372,3 +372,16 @@ def test_validation_errors_name_the_argument():
     with pytest.raises(ValueError,
                        match=r'cov must have shape \(\.\.\., 2, 2'):
         transform_covariances(np.eye(3), np.eye(2))
+
+
+def test_ellipse_tolerates_float32_round_off_only():
+    # covariances that went through float32 transforms and averages are
+    # symmetric to about 1e-8 relative (TIC predictions in the image)
+    cov = np.array([[4.0, 1.0 + 3e-7], [1.0, 3.0]])
+    axes, _ = covariance_ellipse(cov, n_sigma=1.0)
+    lam = np.linalg.eigvalsh(np.array([[4.0, 1.0], [1.0, 3.0]]))[::-1]
+    np.testing.assert_allclose(axes, np.sqrt(lam), rtol=1e-6)
+    for bad in ([[4.0, 1.001], [1.0, 3.0]], [[1.0, 2.0], [2.0, 1.0]],
+                [[-1.0, 0.0], [0.0, 1.0]]):
+        with pytest.raises(ValueError, match='positive semi-definite'):
+            covariance_ellipse(np.array(bad), n_sigma=1.0)
