@@ -11,8 +11,8 @@ Each covariance option of the TIC config
 (``configs/synthpose/tic_effnet-lite0_1xb32-6e_synthpose-128x96.py``,
 ``model.head.covariance``) is trained with the same schedule into
 ``<work-dir>/<covariance>`` (``tools/train.py --resume``: an interrupted
-run continues, a finished one is not retrained), and its best checkpoint is
-evaluated on SynthPose val with ``ExCocoMetric`` and ``TACMetric``. The
+run continues, a finished one is not retrained), and its last checkpoint
+(the end of the schedule) is evaluated on SynthPose val with ``ExCocoMetric`` and ``TACMetric``. The
 zoo ProbPose models are evaluated with moment-matched covariances
 (``model.test_cfg.output_covariance=True``). Evaluations are cached next
 to the checkpoints (keyed by checkpoint size and time). Writes
@@ -43,8 +43,7 @@ from probpose_ext.analysis.tic_comparison import (  # noqa: E402
     FORMS, comparison_row, comparison_table, covariance_eval_config,
     plot_comparison, rows_in_order)
 from probpose_ext.apis import test_main  # noqa: E402
-from probpose_ext.apis.zoo import (best_checkpoint, publish,  # noqa: E402
-                                   resolve)
+from probpose_ext.apis.zoo import publish, resolve  # noqa: E402
 from probpose_ext.models.heads.tic_head import COVARIANCES  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -157,7 +156,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
             train(args, covariance, max_epochs)
         cfg = Config.fromfile(args.config)
         cfg.merge_from_dict({'model.head.covariance': covariance})
-        checkpoint = best_checkpoint(work_dir)
+        # the end of the schedule, the same for every option (a best-AP
+        # checkpoint would pick different epochs)
+        checkpoint = osp.join(work_dir, f'epoch_{max_epochs}.pth')
         print(f'[tic_comparison] evaluating {covariance}: {checkpoint}',
               flush=True)
         metrics = evaluate(cfg, checkpoint, osp.join(work_dir, 'eval'))
