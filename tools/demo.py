@@ -883,28 +883,13 @@ def prediction_grid(result: dict, path: str, num: int,
     presence (hidden below the Ex-AP threshold chosen on the held-out
     split), credible boxes and person boxes; images with keypoints outside
     the activation window (v=3) first."""
-    import mmcv
-
     from probpose_ext.analysis.inout import load_samples
-    from probpose_ext.visualization import (draw_on_canvas, group_by_image,
-                                            image_grid)
+    from probpose_ext.visualization import cut_first_grid
     samples = load_samples(result['dumps']['crop'])
-    cut = {s['img_path'] for s in samples
-           if 3 in s['raw_ann_info']['keypoints'][2::3]}
-    groups = sorted(group_by_image(samples),
-                    key=lambda g: (g[0] not in cut, g[0]))[:num]
     thr = result['thresholds']['ex_ap']
-    vis = _visualizer(thr)
-    cells = []
-    for img_path, instances in groups:
-        image = mmcv.imread(img_path, channel_order='rgb')
-        cells.append(draw_on_canvas(
-            vis, image, instances, scale=cell / max(image.shape[:2]),
-            caption=osp.basename(img_path)))
-    grid = image_grid(cells, cols=min(cols, len(cells)),
-                      cell_size=(cell, cell))
+    grid, images = cut_first_grid(_visualizer(thr), samples, num, cell, cols)
     return dict(_write_png(path, grid), model=result['model'],
-                presence_thr=thr, images=[g[0] for g in groups])
+                presence_thr=thr, images=images)
 
 
 def outside_picture(result: dict, path: str, scale: float = 2.0) -> dict:

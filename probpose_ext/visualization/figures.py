@@ -13,6 +13,7 @@ spatial field has been moved onto the canvas by :func:`map_instances`.
 Note:
     - N: number of instances; K: number of keypoints; M: number of markers
 """
+import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
@@ -231,3 +232,41 @@ def image_grid(images: Sequence[np.ndarray],
         x0 = (i % cols) * cell_w + (cell_w - new_w) // 2
         grid[y0:y0 + new_h, x0:x0 + new_w] = resized
     return grid
+
+
+def cut_first_grid(visualizer,
+                   samples: Sequence[dict],
+                   num: int,
+                   cell: int = 256,
+                   cols: int = 4) -> Tuple[np.ndarray, List[str]]:
+    """Draw the predictions of ``num`` images in a grid, the images with a
+    keypoint cut by the border (``v=3`` in the GT, CropCOCO) first, then by
+    path.
+
+    Args:
+        visualizer (PoseLocalVisualizer): Draws each image's instances
+            (:func:`draw_on_canvas`).
+        samples (Sequence[dict]): Dumped samples (``tools/test.py
+            --dump``), with ``img_path``, ``raw_ann_info`` and
+            ``pred_instances``.
+        num (int): Number of images.
+        cell (int): Cell size in pixels (square). Defaults to 256.
+        cols (int): Columns, at most. Defaults to 4.
+
+    Returns:
+        tuple: The grid (RGB uint8) and the image paths drawn, in order.
+    """
+    import mmcv
+    cut = {s['img_path'] for s in samples
+           if 3 in s['raw_ann_info']['keypoints'][2::3]}
+    groups = sorted(group_by_image(samples),
+                    key=lambda g: (g[0] not in cut, g[0]))[:num]
+    cells = []
+    for img_path, instances in groups:
+        image = mmcv.imread(img_path, channel_order='rgb')
+        cells.append(draw_on_canvas(
+            visualizer, image, instances, scale=cell / max(image.shape[:2]),
+            caption=osp.basename(img_path)))
+    grid = image_grid(cells, cols=min(cols, len(cells)),
+                      cell_size=(cell, cell))
+    return grid, [g[0] for g in groups]

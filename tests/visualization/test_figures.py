@@ -8,8 +8,9 @@ from mmengine.structures import InstanceData
 from mmpose.registry import VISUALIZERS
 
 from probpose_ext.utils.metainfo import load_metainfo
-from probpose_ext.visualization import (draw_on_canvas, group_by_image,
-                                        image_grid, map_instances)
+from probpose_ext.visualization import (cut_first_grid, draw_on_canvas,
+                                        group_by_image, image_grid,
+                                        map_instances)
 
 _ids = itertools.count()
 GREEN = (10, 200, 30)
@@ -130,3 +131,29 @@ def test_group_by_image_concatenates_the_people_of_an_image():
     assert len(b) == 2
     np.testing.assert_allclose(b.keypoints[:, 0, 0], [1, 3])
     np.testing.assert_allclose(b.keypoint_presence[:, 0], [.1, .3])
+
+
+def test_cut_first_grid_puts_images_with_cut_keypoints_first(tmp_path):
+    import cv2
+    colours = {'a.png': (200, 0, 0), 'b.png': (0, 200, 0),
+               'c.png': (0, 0, 200)}
+    samples = []
+    for name, colour in colours.items():
+        path = str(tmp_path / name)
+        image = np.empty((32, 32, 3), np.uint8)
+        image[...] = colour[::-1]  # written as BGR, read back as RGB
+        cv2.imwrite(path, image)
+        kpts = [0, 0, 2] * 17
+        if name == 'c.png':
+            kpts[2] = 3  # a keypoint cut by the border
+        person = _person(np.zeros(17))  # nothing drawn: presence 0
+        samples.append(dict(img_path=path,
+                            raw_ann_info=dict(keypoints=kpts),
+                            pred_instances=person.to_dict()))
+    grid, paths = cut_first_grid(_vis(presence_thr=0.5), samples, num=2,
+                                 cell=64, cols=4)
+    assert [p.rsplit('/', 1)[-1] for p in paths] == ['c.png', 'a.png']
+    assert grid.shape == (64, 128, 3)
+    # each cell is its image, upscaled (the caption aside)
+    np.testing.assert_array_equal(grid[40, 32], colours['c.png'])
+    np.testing.assert_array_equal(grid[40, 96], colours['a.png'])

@@ -246,30 +246,17 @@ def tic_picture(dump: str, path: str, num: int = 8, cell: int = 256,
     border first) with the TIC model's keypoints and their 90% covariance
     ellipses (keypoints with presence below ``presence_thr`` hidden)."""
     import cv2
-    import mmcv
     from mmpose.registry import VISUALIZERS
 
     from probpose_ext.analysis.inout import load_samples
     from probpose_ext.utils.metainfo import load_metainfo
-    from probpose_ext.visualization import (draw_on_canvas, group_by_image,
-                                            image_grid)
-    samples = load_samples(dump)
-    cut = {s['img_path'] for s in samples
-           if 3 in s['raw_ann_info']['keypoints'][2::3]}
-    groups = sorted(group_by_image(samples),
-                    key=lambda g: (g[0] not in cut, g[0]))[:num]
+    from probpose_ext.visualization import cut_first_grid
     vis = VISUALIZERS.build(dict(
         type='ProbPoseLocalVisualizer', name=f'tic_{time.time_ns()}',
         presence_thr=presence_thr, radius=3, line_width=2, show_cov=True,
         cov_level=0.9))
     vis.set_dataset_meta(load_metainfo())
-    cells = []
-    for img_path, instances in groups:
-        image = mmcv.imread(img_path, channel_order='rgb')
-        cells.append(draw_on_canvas(
-            vis, image, instances, scale=cell / max(image.shape[:2]),
-            caption=osp.basename(img_path)))
-    grid = image_grid(cells, cols=4, cell_size=(cell, cell))
+    grid, _ = cut_first_grid(vis, load_samples(dump), num, cell)
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     if not cv2.imwrite(path, grid[..., ::-1].copy()):
         raise OSError(f'could not write {path}')
