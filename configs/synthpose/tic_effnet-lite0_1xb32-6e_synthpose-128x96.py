@@ -1,6 +1,7 @@
-# TIC-TAC on SynthPose (synthpose-tic, issue 16): the zoo heatmap
-# baseline's backbone, neck, deconvolutions, input size and data
-# (td-hm_effnet-lite0_1xb32-24e_synthpose-128x96.py) with the TICHead:
+# TIC-TAC on SynthPose (synthpose-tic, issue 16): the zoo ProbPose config
+# (probpose_effnet-lite0_1xb32-24e_synthpose-128x96.py: the heatmap
+# baseline's backbone, neck, deconvolutions and input size, the ProbMap
+# codec, crop augmentation) with the TICHead:
 # soft-argmax keypoints on 64x48 maps refined through a 32-d bottleneck z,
 # and a full 34x34 covariance eps1 J J^T + L L^T (J = d means / d z, L and
 # eps1 from an auxiliary network on the detached z), trained by its Gaussian
@@ -15,9 +16,9 @@
 #   --cfg-options model.head.covariance=nll
 # The ProbMap codec gives the labels in heatmap pixels on the UDP grid and
 # the in-window labels the presence branch trains on (its decoding is not
-# used); the pipeline is the zoo ProbPose one (crop augmentation, so some
-# keypoints leave the input: absent joints, masked in the NLL).
-_base_ = ['./td-hm_effnet-lite0_1xb32-24e_synthpose-128x96.py']
+# used); the pipeline is the zoo ProbPose one, inherited (crop augmentation,
+# so some keypoints leave the input: absent joints, masked in the NLL).
+_base_ = ['./probpose_effnet-lite0_1xb32-24e_synthpose-128x96.py']
 
 load_from = 'checkpoints/synthpose/synthpose-heatmap.pth'
 max_epochs = 6
@@ -54,23 +55,8 @@ model = dict(
         map_loss_weight=1.0,
         map_sigma=1.0,
         decoder=codec),
-    test_cfg=dict(flip_test=True))
-
-# hides keypoints with presence < presence_thr, draws the ellipses
-visualizer = dict(type='ProbPoseLocalVisualizer', presence_thr=0.5)
-
-train_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='RandomCropOut', prob=0.3, keep_ratio=(0.7, 0.9)),
-    dict(type='GetBBoxCenterScale'),
-    dict(type='RandomFlipRawVis', direction='horizontal'),
-    dict(type='RandomBBoxTransform', rotate_factor=30.0,
-         scale_factor=(0.8, 1.2)),
-    dict(type='TopdownAffine', input_size=codec['input_size'], use_udp=True),
-    dict(type='GenerateTarget', encoder=codec),
-    dict(type='PackPoseInputs'),
-]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+    # not ProbPose's (credible regions, its keypoint score)
+    test_cfg=dict(_delete_=True, flip_test=True))
 
 # COCO AP, the presence probability's in/out accuracy, and TAC / NLL /
 # ellipse coverage of the joint covariances
