@@ -134,19 +134,12 @@ def evaluate(config: Config, checkpoint: str, out_dir: str,
     return metrics
 
 
-def _checkpoint_epoch(checkpoint: str) -> Optional[int]:
-    import torch
-    meta = torch.load(checkpoint, map_location='cpu',
-                      weights_only=False).get('meta', {})
-    return meta.get('epoch')
-
-
 def main(argv: Optional[List[str]] = None) -> dict:
     args = parse_args(argv)
     os.chdir(ROOT)
     base = Config.fromfile(args.config)
     max_epochs = int(base.train_cfg.max_epochs)
-    results = {}
+    results, tic_metrics = {}, None
     for covariance in args.covariances:
         work_dir = _run_dir(args, covariance)
         if not _finished(work_dir, max_epochs):
@@ -165,8 +158,10 @@ def main(argv: Optional[List[str]] = None) -> dict:
         row = comparison_row(f'TIC head, {covariance}', FORMS[covariance],
                              metrics, training_minutes(work_dir))
         row.update(covariance=covariance, checkpoint=checkpoint,
-                   epoch=_checkpoint_epoch(checkpoint))
+                   epoch=max_epochs)
         results[covariance] = row
+        if covariance == 'tic':
+            tic_metrics = metrics
     for name in args.probpose:
         config, weights = resolve(name)
         print(f'[tic_comparison] evaluating {name} (moments)', flush=True)
@@ -188,15 +183,14 @@ def main(argv: Optional[List[str]] = None) -> dict:
         json.dump(dict(rows=rows, **stamp), f, indent=1)
     plot_comparison(rows, osp.join(args.out_dir, 'comparison.png'))
     print(table)
-    if args.publish and 'tic' in results:
-        _publish(args, results['tic'], stamp)
+    if args.publish and tic_metrics is not None:
+        _publish(args, results['tic'], tic_metrics, stamp)
     return results
 
 
-def _publish(args, row: dict, stamp: dict) -> None:
-    """Publish the ``tic`` run as ``synthpose-tic``."""
-    metrics = json.load(open(osp.join(_run_dir(args, 'tic'), 'eval',
-                                      'metrics.json')))['metrics']
+def _publish(args, row: dict, metrics: dict, stamp: dict) -> None:
+    """Publish the ``tic`` run (its SynthPose val ``metrics``) as
+    ``synthpose-tic``."""
     cfg = Config.fromfile(args.config)
     print('[tic_comparison] evaluating tic on SynthPose-Crop val', flush=True)
     crop = evaluate(cfg, row['checkpoint'],
@@ -223,7 +217,7 @@ def _publish(args, row: dict, stamp: dict) -> None:
     metadata = {
         'Training Data': 'SynthPose train',
         'Initialised From': 'synthpose-heatmap',
-        'Epochs': int(Config.fromfile(args.config).train_cfg.max_epochs),
+        'Epochs': int(cfg.train_cfg.max_epochs),
         'Batch Size': 32,
         'Training Minutes': round(row['minutes'], 1),
         'Training Resources': stamp['machine'],

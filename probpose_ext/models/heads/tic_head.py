@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from ...ops.bce import weighted_mean
 from ...ops.covariance import (covariance_blocks, flip_full_covariances,
                                transform_full_covariances)
-from ...ops.double_map import heatmap_to_input
+from ...ops.double_map import heatmap_affine, heatmap_to_input
 from ...ops.gaussian import (beta_nll, cholesky_factor_from_raw,
                              diagonal_gaussian_nll, faithful_loss,
                              gaussian_expected_oks, gaussian_nll,
@@ -380,11 +380,11 @@ class TICHead(HeatmapHead):
                 presence[:, index])
 
     def _input_factors(self) -> Tensor:
-        """Input pixels per heatmap pixel ``(f_x, f_y)`` of the codec."""
-        sizes = (self.decoder.input_size, self.decoder.heatmap_size)
-        pts = heatmap_to_input(
-            np.array([[0., 0.], [1., 1.]]), *sizes)
-        return torch.as_tensor(pts[1] - pts[0], dtype=torch.float32)
+        """Input pixels per heatmap pixel ``(f_x, f_y)`` of the codec (the
+        inverse of :func:`heatmap_affine`'s scale)."""
+        scale, _ = heatmap_affine(self.decoder.input_size,
+                                  self.decoder.heatmap_size)
+        return torch.as_tensor(1.0 / scale, dtype=torch.float32)
 
     def predict(self,
                 feats: Features,
