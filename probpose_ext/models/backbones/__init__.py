@@ -1,3 +1,5 @@
+from .ca_tcn import CATCN
 from .efficientnet_lite import EfficientNetLite
+from .graph_mlp import GraphMLPLifter
 
-__all__ = ['EfficientNetLite']
+__all__ = ['CATCN', 'EfficientNetLite', 'GraphMLPLifter']
