@@ -5,7 +5,12 @@
   Human3.6M-17 joint sets).
 * :mod:`.camera`: pinhole cameras in MMPose's ``SimpleCamera`` /
   ``cameras.pkl`` conventions and a Human3.6M-like rig.
+* :mod:`.motion`: parametric human motions (walk, reach, squat, turn, jump,
+  sit, wave, box) as joint-angle trajectories with root paths on the floor,
+  and per-subject bodies.
 * :mod:`.synthpose`: SynthPose, synthetic 2D pose images in COCO format.
+* :mod:`.synthmotion`: SynthMotion, synthetic 3D motion sequences seen by
+  four cameras, in MMPose's Human3.6M annotation layout (no images).
 * :mod:`.cropcoco`: CropCOCO, cropped copies of COCO keypoint data sets.
 * :mod:`.common`: per-item random generators, argument checks, encoding,
   atomic output directories and the worker pool the generators share.

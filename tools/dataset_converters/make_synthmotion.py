@@ -1,0 +1,98 @@
+"""Generate the SynthMotion synthetic 3D motion data set in MMPose's
+Human3.6M layout (``annotation_body3d/cameras.pkl`` and
+``annotation_body3d/fps50/synthmotion_{train,test}.npz``).
+
+Example:
+    python tools/dataset_converters/make_synthmotion.py data/synthmotion \\
+        --seed 0 --frames 200 --reps 2
+
+The result can be used with MMPose's ``Human36mDataset``
+(``data_root=OUT_DIR``,
+``ann_file='annotation_body3d/fps50/synthmotion_train.npz'``,
+``camera_param_file='annotation_body3d/cameras.pkl'``).
+"""
+import argparse
+import json
+import sys
+from typing import Callable, List, Optional, Tuple
+
+from _generator_cli import (EXIT_BAD_INPUT, EXIT_EXISTS, add_run_args,
+                            ensure_importable, refuse_existing, run_generator)
+
+
+def _import_api() -> Tuple[Callable, type]:
+    """Import the API (see :func:`_generator_cli.ensure_importable`)."""
+    ensure_importable()
+    from probpose_ext.datasets.generators.synthmotion import (
+        SynthMotionParams, make_synthmotion)
+    return make_synthmotion, SynthMotionParams
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    """Parse the command line (unset options keep the defaults of
+    ``SynthMotionParams``)."""
+    parser = argparse.ArgumentParser(
+        description='Generate the SynthMotion synthetic 3D human motion data '
+        "set (MMPose's Human3.6M layout).")
+    parser.add_argument('out_dir', help='output directory')
+    parser.add_argument('--seed', type=int, default=0, help='base seed')
+    parser.add_argument(
+        '--frames', type=int, default=None, help='frames per sequence')
+    parser.add_argument(
+        '--reps',
+        type=int,
+        default=None,
+        help='sequences per action and subject')
+    parser.add_argument('--fps', type=int, default=None, help='frame rate')
+    parser.add_argument(
+        '--train-subjects', nargs='+', default=None, help='train subjects')
+    parser.add_argument(
+        '--test-subjects', nargs='+', default=None, help='test subjects')
+    parser.add_argument(
+        '--actions', nargs='+', default=None, help='actions (default: all)')
+    parser.add_argument(
+        '--camera-jitter',
+        type=float,
+        default=None,
+        help='scale of the per-subject camera jitter (0: one rig)')
+    add_run_args(parser)
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point; returns the exit code."""
+    args = parse_args(argv)
+    if refuse_existing(args.out_dir, args.force):
+        return EXIT_EXISTS  # before the (slow) import of the package
+    make_synthmotion, params_cls = _import_api()
+    overrides = dict(
+        frames=args.frames,
+        reps=args.reps,
+        fps=args.fps,
+        train_subjects=args.train_subjects,
+        test_subjects=args.test_subjects,
+        actions=args.actions,
+        camera_jitter=args.camera_jitter)
+    try:
+        params = params_cls(
+            **{
+                k: tuple(v) if isinstance(v, list) else v
+                for k, v in overrides.items() if v is not None
+            })
+    except TypeError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return EXIT_BAD_INPUT
+    code, summary = run_generator(lambda: make_synthmotion(
+        args.out_dir,
+        seed=args.seed,
+        workers=args.workers,
+        force=args.force,
+        progress=not args.no_progress,
+        params=params))
+    if summary is not None:
+        print(json.dumps(summary, indent=2))
+    return code
+
+
+if __name__ == '__main__':
+    sys.exit(main())
