@@ -1,8 +1,10 @@
 """Pure maths on tensors and arrays (no registry imports): sparsemax, OKS
 kernels, expected-OKS decoding, the OKS-risk loss, activation-window
 geometry, Ex-OKS, calibration of probability maps and credible regions,
-crop-to-image maps, covariance algebra and the weighted BCE of the
-scalar branches."""
+crop-to-image maps, covariance algebra, the weighted BCE of the scalar
+branches, and for lifting: temporally correlated noise, the normalised
+(confidence-aware) convolution, the skeleton graph and the depth-uncertainty
+likelihoods and calibration measures."""
 from .bce import (balanced_bce_with_logits, weighted_bce_with_logits,
                   weighted_mean)
 from .calibration import (calibration_curve, fit_temperature, miscalibration,
@@ -17,6 +19,11 @@ from .covariance import (block_diagonal_covariance, covariance_blocks,
                          transform_covariances, transform_full_covariances)
 from .crop_transform import (crop_to_image_affine, heatmap_to_image_affine,
                              map_areas, map_boxes, map_points)
+from .depth_uncertainty import (ause, chi2_3dof_quantile, ence,
+                                gaussian_nll_1d, interval_coverage,
+                                normal_interval_z, sparsification,
+                                tril_from_params, trivariate_coverage,
+                                trivariate_gaussian_nll)
 from .double_map import (choose_double_map, heatmap_to_input, input_to_heatmap,
                          wide_window)
 from .ex_oks import ex_oks, ex_oks_matrix
@@ -31,6 +38,8 @@ from .oks_risk import oks_risk, oks_risk_loss, oks_target_map, sobel_energy
 from .reliability import (binary_calibration_errors, credible_coverage,
                           reliability_diagram)
 from .simplex import sparsemax, sparsemax_loss, sparsemax_maps
+from .temporal import (ar1_coefficient, normalized_conv1d, skeleton_adjacency,
+                       temporally_correlated_noise)
 from .windows import (activation_window, keypoint_domains, pad_to_contain,
                       sq_distance_to_window_boundary)
 
@@ -57,5 +66,9 @@ __all__ = [
     'covariance_ellipse', 'ellipse_radius', 'ellipse_polygon',
     'transform_covariances', 'transform_full_covariances',
     'flip_covariances', 'flip_full_covariances', 'covariance_blocks',
-    'select_full_covariance'
+    'select_full_covariance', 'gaussian_nll_1d', 'trivariate_gaussian_nll',
+    'tril_from_params', 'normal_interval_z', 'interval_coverage', 'ence',
+    'sparsification', 'ause', 'chi2_3dof_quantile', 'trivariate_coverage',
+    'ar1_coefficient', 'temporally_correlated_noise', 'normalized_conv1d',
+    'skeleton_adjacency'
 ]
