@@ -1,0 +1,155 @@
+"""Helpers of the tools that train and evaluate several runs (the demo,
+the TIC comparison, the teacher pseudo-label study): resumable training in
+a subprocess, results cached on disk by what they depend on, training
+minutes from the logs.
+
+A cached value is a JSON record ``{'key': ..., 'value': ...}``; it is
+reused only while the key (the files it depends on, by path and
+modification time, and the settings) is unchanged and the files it refers
+to exist.
+"""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+from typing import Callable, List, Optional, Sequence, Tuple
+
+__all__ = [
+    'jsonable', 'write_json', 'file_key', 'cached', 'train_resumable',
+    'training_minutes', 'evaluate_cached'
+]
+
+
+def jsonable(value):
+    """``value`` as it reads back from JSON (tuples as lists, keys as
+    strings, NumPy scalars as numbers, non-finite floats as None)."""
+    from ..utils.jsonable import to_jsonable
+    return json.loads(json.dumps(to_jsonable(value), allow_nan=False))
+
+
+def write_json(path: str, value) -> None:
+    """Write :func:`jsonable` ``value`` atomically (indent 2)."""
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    tmp = f'{path}.tmp-{os.getpid()}'
+    with open(tmp, 'w') as f:
+        json.dump(jsonable(value), f, indent=2, allow_nan=False)
+    os.replace(tmp, path)
+
+
+def file_key(path: str) -> dict:
+    """A file's identity for the records: absolute path and mtime."""
+    return dict(path=osp.abspath(path), mtime=osp.getmtime(path))
+
+
+def cached(record: str, key: dict, compute: Callable[[], dict],
+           outputs: Sequence[str] = ()) -> Tuple[dict, bool]:
+    """``compute()``, or the value saved in ``record`` under the same key.
+
+    Args:
+        record (str): JSON file holding ``{'key': ..., 'value': ...}``.
+        key (dict): What the value depends on (files by :func:`file_key`,
+            settings).
+        compute (Callable): Computes the value (JSON-able dict).
+        outputs (Sequence[str]): Files the value refers to; the saved value
+            is only reused while they exist.
+
+    Returns:
+        tuple[dict, bool]: The value as it reads back from JSON, and whether
+        it was reused.
+    """
+    key = jsonable(key)
+    if osp.isfile(record) and all(osp.exists(p) for p in outputs):
+        with open(record) as f:
+            saved = json.load(f)
+        if saved.get('key') == key:
+            return saved['value'], True
+    value = jsonable(compute())
+    write_json(record, dict(key=key, value=value))
+    return value, False
+
+
+def train_resumable(config: str,
+                    work_dir: str,
+                    cfg_options: Sequence[str] = (),
+                    tag: str = 'train') -> None:
+    """``tools/train.py CONFIG --work-dir WORK_DIR --resume`` in a
+    subprocess (fresh registries and random states for each run): an
+    interrupted run continues from its last checkpoint.
+
+    Args:
+        config (str): The config file.
+        work_dir (str): The run's work directory.
+        cfg_options (Sequence[str]): ``--cfg-options`` items
+            (``key=value``).
+        tag (str): Prefix of the progress line printed.
+    """
+    from .zoo import zoo_root
+    cmd = [sys.executable, osp.join(zoo_root(), 'tools', 'train.py'), config,
+           '--work-dir', work_dir, '--resume']
+    if cfg_options:
+        cmd += ['--cfg-options', *cfg_options]
+    print(f'[{tag}] {" ".join(cmd)}', flush=True)
+    subprocess.run(cmd, check=True)
+
+
+def _logs(work_dir: str) -> List[str]:
+    found = []
+    for entry in sorted(os.listdir(work_dir)):
+        log = osp.join(work_dir, entry, f'{entry}.log')
+        if osp.isfile(log):
+            found.append(log)
+    return found
+
+
+def training_minutes(work_dir: str) -> Optional[float]:
+    """Training minutes of a run from its logs (validation excluded)."""
+    from ..analysis.curves import read_curve
+    text = ''.join(open(p).read() for p in _logs(work_dir))
+    curve = read_curve(text)
+    return curve[-1]['minutes'] if curve else None
+
+
+def evaluate_cached(config, checkpoint: str, out_dir: str,
+                    settings: Optional[dict] = None,
+                    dump: bool = True) -> Tuple[dict, Optional[str]]:
+    """``tools/test.py`` metrics of ``checkpoint`` (and its raw predictions
+    in ``out_dir/preds.pkl``), cached in ``out_dir/metrics.json`` under the
+    checkpoint's and the config's identity.
+
+    Args:
+        config (str | mmengine.Config): The evaluation config (a Config is
+            dumped to ``out_dir/eval_config.py``).
+        checkpoint (str): The weights.
+        out_dir (str): Where the config, record, logs and dump go.
+        settings (dict, optional): Anything else the result depends on
+            (e.g. the split), part of the key.
+        dump (bool): Also dump the predictions (MMEngine ``DumpResults``).
+
+    Returns:
+        tuple[dict, str | None]: The metrics (floats) and the dump's path.
+    """
+    from .cli import test_main
+    os.makedirs(out_dir, exist_ok=True)
+    if isinstance(config, str):
+        cfg_path = config
+    else:
+        cfg_path = osp.join(out_dir, 'eval_config.py')
+        text = config.pretty_text
+        if not osp.isfile(cfg_path) or open(cfg_path).read() != text:
+            config.dump(cfg_path)
+    dump_path = osp.join(out_dir, 'preds.pkl') if dump else None
+
+    def compute() -> dict:
+        argv = [cfg_path, checkpoint, '--work-dir', out_dir]
+        if dump_path:
+            argv += ['--dump', dump_path]
+        metrics = test_main(argv)
+        return {k: float(v) for k, v in metrics.items()}
+
+    key = dict(checkpoint=file_key(checkpoint), config=file_key(cfg_path),
+               settings=settings or {})
+    metrics, _ = cached(
+        osp.join(out_dir, 'metrics.json'), key, compute,
+        outputs=[dump_path] if dump_path else [])
+    return metrics, dump_path

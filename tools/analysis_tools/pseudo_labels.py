@@ -1,0 +1,253 @@
+"""Teacher pseudo-labels for lifting: a teacher trained on labelled
+SynthMotion subjects labels the held-back subjects (their 3D withheld)
+with depth means and sigmas; a student trains on both, each pseudo-label
+joint weighted by the teacher's confidence; teacher, student and the
+student's architecture trained on the labelled subjects only are compared
+on the test subjects.
+
+    python tools/analysis_tools/pseudo_labels.py \\
+        [--teacher-config configs/synthmotion/depth-unc_tcn-27frm_...py] \\
+        [--student-config configs/synthmotion/depth-unc_tcn-1frm_...py] \\
+        [--labelled S1 S5 S6] [--heldout S7 S8] \\
+        [--work-dir work_dirs/pseudo_labels] [--out-dir docs/pseudo_labels]
+
+Every stage is resumable: the split files, the three trainings
+(``tools/train.py --resume`` into ``<work-dir>/{teacher,student,
+labelled_only}``), the teacher's predictions and the evaluations are reused
+when present. Writes ``table.md``, ``results.json`` and
+``pseudo_labels.png`` into ``--out-dir``.
+"""
+import argparse
+import os
+import os.path as osp
+import platform
+import sys
+from datetime import datetime, timezone
+from typing import List, Optional
+
+try:
+    import probpose_ext  # noqa: F401
+except ImportError:  # running from a source checkout without installing
+    sys.path.insert(
+        0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+import numpy as np  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
+
+from probpose_ext.analysis import pseudo_labels as pl  # noqa: E402
+from probpose_ext.apis.runs import (cached, evaluate_cached,  # noqa: E402
+                                    file_key, train_resumable,
+                                    training_minutes, write_json)
+from probpose_ext.datasets.h36m_npz import load_h36m_npz  # noqa: E402
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TEACHER = ('configs/synthmotion/'
+           'depth-unc_tcn-27frm_1xb256-6e_synthmotion.py')
+STUDENT = ('configs/synthmotion/'
+           'depth-unc_tcn-1frm_1xb256-6e_synthmotion.py')
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--teacher-config', default=TEACHER)
+    parser.add_argument('--student-config', default=STUDENT)
+    parser.add_argument('--labelled', nargs='+', default=['S1', 'S5', 'S6'])
+    parser.add_argument('--heldout', nargs='+', default=['S7', 'S8'])
+    parser.add_argument('--work-dir', default='work_dirs/pseudo_labels')
+    parser.add_argument('--out-dir', default='docs/pseudo_labels')
+    parser.add_argument('--weighting', choices=['confidence', 'uniform'],
+                        default='confidence',
+                        help='pseudo-label joint weights: the teacher '
+                        'confidence s0^2 / (s0^2 + sigma^2), or all 1')
+    parser.add_argument('--cfg-options', nargs='+', default=[],
+                        help='key=value overrides for all three trainings '
+                        '(e.g. train_cfg.max_epochs=2 for a quick run)')
+    return parser.parse_args(argv)
+
+
+def _dataset_file(cfg: Config, which: str) -> str:
+    ds = cfg[f'{which}_dataloader']['dataset']
+    return osp.join(ds['data_root'], ds['ann_file'])
+
+
+def _finished(work_dir: str, max_epochs: int) -> bool:
+    return osp.isfile(osp.join(work_dir, f'epoch_{max_epochs}.pth'))
+
+
+def _train(config: str, work_dir: str, options: List[str],
+           max_epochs: int, tag: str) -> str:
+    if not _finished(work_dir, max_epochs):
+        train_resumable(config, work_dir, options, tag=tag)
+    return osp.join(work_dir, f'epoch_{max_epochs}.pth')
+
+
+def _config(path: str, options: List[str]) -> Config:
+    cfg = Config.fromfile(path)
+    if options:
+        # typed as tools/train.py's --cfg-options parses them
+        cfg.merge_from_dict({
+            key: DictAction._parse_iterable(value)
+            for key, value in (o.split('=', 1) for o in options)
+        })
+    return cfg
+
+
+def _predict_config(cfg: Config, ann_file: str) -> Config:
+    """The teacher's config predicting every frame of ``ann_file``, with
+    no metric (its 3D is withheld), only the dump."""
+    cfg = cfg.copy()
+    ds = cfg.test_dataloader.dataset
+    ds.ann_file = osp.abspath(ann_file)
+    ds.pad_video_seq = True
+    cfg.test_evaluator = []
+    return cfg
+
+
+def _row(name: str, metrics: dict, minutes: Optional[float]) -> dict:
+    return dict(
+        name=name,
+        p1_mm=1000 * metrics['MPJPE'],
+        p2_mm=1000 * metrics['P-MPJPE'],
+        depth_nll=metrics.get('depth/NLL'),
+        depth_cov68=metrics.get('depth/cov68'),
+        depth_ause=metrics.get('depth/AUSE'),
+        minutes=minutes)
+
+
+def _cell(value, digits=1) -> str:
+    return '-' if value is None else f'{value:.{digits}f}'
+
+
+def _table(rows: List[dict]) -> str:
+    lines = ['| model | P1 (mm) | P2 (mm) | depth NLL | depth cov68 | '
+             'depth AUSE | training min |', '|---|---|---|---|---|---|---|']
+    for r in rows:
+        lines.append(
+            f"| {r['name']} | {_cell(r['p1_mm'])} | {_cell(r['p2_mm'])} | "
+            f"{_cell(r['depth_nll'], 3)} | {_cell(r['depth_cov68'], 3)} | "
+            f"{_cell(r['depth_ause'], 3)} | {_cell(r['minutes'])} |")
+    return '\n'.join(lines)
+
+
+def _plot(rows: List[dict], curve: dict, path: str) -> None:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    names = [r['name'] for r in rows]
+    x = np.arange(len(rows))
+    axes[0].bar(x - 0.2, [r['p1_mm'] for r in rows], 0.4, label='P1')
+    axes[0].bar(x + 0.2, [r['p2_mm'] for r in rows], 0.4, label='P2')
+    axes[0].set_xticks(x, names, fontsize=8)
+    axes[0].set_ylabel('error on the test subjects (mm)')
+    axes[0].legend()
+    axes[1].plot(curve['weight'], curve['error_mm'], 'o-')
+    axes[1].set_xlabel('pseudo-label weight (decile mean)')
+    axes[1].set_ylabel('pseudo-label joint error (mm)')
+    axes[1].set_title('teacher confidence vs pseudo-label error',
+                      fontsize=9)
+    fig.tight_layout()
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: Optional[List[str]] = None) -> dict:
+    args = parse_args(argv)
+    os.chdir(ROOT)
+    work = args.work_dir
+    teacher_cfg = _config(args.teacher_config, args.cfg_options)
+    student_cfg = _config(args.student_config, args.cfg_options)
+
+    # 1. the split
+    train_file = _dataset_file(teacher_cfg, 'train')
+    split_dir = osp.join(work, 'data')
+    files, _ = cached(
+        osp.join(split_dir, 'split.json'),
+        dict(train=file_key(train_file), labelled=args.labelled,
+             heldout=args.heldout),
+        lambda: pl.split_subjects(train_file, args.labelled, args.heldout,
+                                  split_dir))
+    files = {k: osp.abspath(v) for k, v in files.items()}
+
+    # 2. the teacher, on the labelled subjects
+    epochs = int(teacher_cfg.train_cfg.max_epochs)
+    ann = f'train_dataloader.dataset.ann_file={files["labelled"]}'
+    teacher_ckpt = _train(args.teacher_config, osp.join(work, 'teacher'),
+                          [*args.cfg_options, ann], epochs, 'teacher')
+
+    # 3. its pseudo-labels of the held-back subjects
+    _, dump = evaluate_cached(
+        _predict_config(teacher_cfg, files['unlabelled']), teacher_ckpt,
+        osp.join(work, 'teacher', 'pseudo'))
+    unlabelled = load_h36m_npz(files['unlabelled'])
+    pred = pl.read_lifter_dump(dump, unlabelled['imgname'])
+    if 'depth_std' not in pred:
+        raise ValueError(f'{args.teacher_config} predicts no depth sigmas '
+                         '(use a DepthUncertaintyHead config)')
+    weights = (pl.confidence_weights(pred['depth_std'])
+               if args.weighting == 'confidence' else np.ones_like(
+                   pred['depth_std']))
+    pseudo_file = osp.abspath(osp.join(split_dir,
+                                       f'pseudo_{args.weighting}.npz'))
+    from probpose_ext.datasets.h36m_npz import save_h36m_npz
+    save_h36m_npz(pseudo_file, pl.pseudo_annotations(
+        unlabelled, pred['keypoints'], weights))
+    quality = pl.pseudo_label_quality(pred['keypoints'], pred['depth_std'],
+                                      load_h36m_npz(files['heldout_gt']))
+    curve = pl.error_by_weight(pred['keypoints'], weights,
+                               load_h36m_npz(files['heldout_gt']))
+
+    # 4. the student on both, and the labelled-only baseline
+    epochs_s = int(student_cfg.train_cfg.max_epochs)
+    student_file = osp.join(work, f'student_{args.weighting}_config.py')
+    cfg = student_cfg.copy()
+    cfg.train_dataloader.dataset = pl.student_dataset(
+        cfg.train_dataloader.dataset.to_dict(), files['labelled'],
+        pseudo_file)
+    os.makedirs(work, exist_ok=True)
+    cfg.dump(student_file)
+    student_ckpt = _train(student_file,
+                          osp.join(work, f'student_{args.weighting}'),
+                          [], epochs_s, 'student')
+    ann = f'train_dataloader.dataset.ann_file={files["labelled"]}'
+    labelled_ckpt = _train(args.student_config,
+                           osp.join(work, 'labelled_only'),
+                           [*args.cfg_options, ann], epochs_s,
+                           'labelled-only')
+
+    # 5. all three on the test subjects
+    rows = []
+    for name, cfg_, ckpt, run in (
+            ('teacher (labelled)', teacher_cfg, teacher_ckpt, 'teacher'),
+            ('labelled-only', student_cfg, labelled_ckpt, 'labelled_only'),
+            (f'student (labelled + pseudo, {args.weighting})', student_cfg,
+             student_ckpt, f'student_{args.weighting}')):
+        metrics, _ = evaluate_cached(cfg_, ckpt, osp.join(work, run, 'test'),
+                                     dump=False)
+        rows.append(_row(name, metrics, training_minutes(
+            osp.join(work, run))))
+    stamp = dict(date=datetime.now(timezone.utc).isoformat(timespec='seconds'),
+                 machine=f'{os.cpu_count()} CPU cores '
+                 f'({platform.machine()}), {platform.platform()}')
+    table = _table(rows)
+    os.makedirs(args.out_dir, exist_ok=True)
+    with open(osp.join(args.out_dir, 'table.md'), 'w') as f:
+        f.write(f'SynthMotion test subjects, {stamp["date"]}, '
+                f'{stamp["machine"]}\n\nlabelled: {" ".join(args.labelled)}'
+                f'; held back (pseudo-labelled): {" ".join(args.heldout)}; '
+                f'teacher {args.teacher_config}; student '
+                f'{args.student_config}\n\n{table}\n\npseudo-labels vs the '
+                f'withheld 3D: ' + ', '.join(
+                    f'{k} {v:.3f}' for k, v in quality.items()) + '\n')
+    write_json(osp.join(args.out_dir, 'results.json'),
+               dict(rows=rows, pseudo_labels=quality, curve=curve,
+                    labelled=args.labelled, heldout=args.heldout,
+                    weighting=args.weighting, **stamp))
+    _plot(rows, curve, osp.join(args.out_dir, 'pseudo_labels.png'))
+    print(table)
+    return dict(rows=rows, pseudo_labels=quality)
+
+
+if __name__ == '__main__':
+    main()
