@@ -54,7 +54,6 @@ evaluates and publishes them (``zoo.publish``), then runs the demo: about
 import argparse
 import contextlib
 import datetime
-import json
 import math
 import os
 import os.path as osp
@@ -71,6 +70,11 @@ except ImportError:  # running from a source checkout without installing
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import numpy as np  # noqa: E402
+
+# cached results keyed by the files and settings they depend on
+from probpose_ext.apis.runs import cached as _cached  # noqa: E402
+from probpose_ext.apis.runs import file_key as _file_key  # noqa: E402
+from probpose_ext.apis.runs import write_json as _write_json  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -205,53 +209,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 # ---------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------
-def _jsonable(value):
-    """``value`` as it reads back from JSON (tuples as lists, keys as
-    strings, non-finite floats as None)."""
-    from probpose_ext.utils.jsonable import to_jsonable
-    return json.loads(json.dumps(to_jsonable(value), allow_nan=False))
-
-
-def _write_json(path: str, value) -> None:
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    tmp = f'{path}.tmp-{os.getpid()}'
-    with open(tmp, 'w') as f:
-        json.dump(_jsonable(value), f, indent=2, allow_nan=False)
-    os.replace(tmp, path)
-
-
-def _file_key(path: str) -> dict:
-    """A file's identity for the records: absolute path and mtime."""
-    return dict(path=osp.abspath(path), mtime=osp.getmtime(path))
-
-
-def _cached(record: str, key: dict, compute: Callable[[], dict],
-            outputs: Sequence[str] = ()) -> Tuple[dict, bool]:
-    """``compute()``, or the value saved in ``record`` under the same key.
-
-    Args:
-        record (str): JSON file holding ``{'key': ..., 'value': ...}``.
-        key (dict): What the value depends on (files by
-            :func:`_file_key`, settings).
-        compute (Callable): Computes the value (JSON-able dict).
-        outputs (Sequence[str]): Files the value refers to; the saved value
-            is only reused while they exist.
-
-    Returns:
-        tuple[dict, bool]: The value as it reads back from JSON, and whether
-        it was reused.
-    """
-    key = _jsonable(key)
-    if osp.isfile(record) and all(osp.exists(p) for p in outputs):
-        with open(record) as f:
-            saved = json.load(f)
-        if saved.get('key') == key:
-            return saved['value'], True
-    value = _jsonable(compute())
-    _write_json(record, dict(key=key, value=value))
-    return value, False
-
-
 @contextlib.contextmanager
 def _quiet():
     """Send stdout (MMEngine's log, the COCO evaluation's prints) to the

@@ -16,7 +16,7 @@ The pieces the tool ``tools/analysis_tools/pseudo_labels.py`` chains:
    column of ``S``, which
    :class:`~probpose_ext.datasets.transforms.SoftLiftingTargetWeight`
    turns into per-joint loss weights.
-4. The student trains on both files (:func:`student_dataset`); the
+4. The student trains on both (:func:`student_annotations`); the
    labelled-only baseline trains the student's config on the labelled file.
 
 Note:
@@ -28,12 +28,13 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from ..datasets.h36m_npz import (load_h36m_npz, save_h36m_npz,
-                                 select_subjects)
+from ..datasets.h36m_npz import (H36M_NPZ_KEYS, load_h36m_npz,
+                                 save_h36m_npz, select_subjects)
 
 __all__ = [
     'split_subjects', 'withhold_3d', 'read_lifter_dump', 'confidence_weights',
-    'pseudo_annotations', 'student_dataset', 'pseudo_label_quality',
+    'pseudo_annotations', 'student_annotations', 'check_student_pipeline',
+    'pseudo_label_quality',
     'error_by_weight'
 ]
 
@@ -202,31 +203,39 @@ def pseudo_annotations(unlabelled: Dict[str, np.ndarray],
     return out
 
 
-def student_dataset(dataset: dict, labelled: str, pseudo: str) -> dict:
-    """The student's training dataset: MMEngine's ``ConcatDataset`` of the
-    labelled file and the pseudo-labelled one, both with ``dataset``'s
-    settings and pipeline.
+def student_annotations(labelled: Dict[str, np.ndarray],
+                        pseudo: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
+    """The student's training annotations: the labelled frames (weight 1)
+    followed by the pseudo-labelled ones, in one file.
+
+    One file rather than MMEngine's ``ConcatDataset`` of two: the wrapper
+    compares the datasets' metainfo with ``!=``, which fails on MMPose's
+    array-valued metainfo (``sigmas``, colours).
 
     Args:
-        dataset (dict): The config's training dataset (its ``pipeline``
-            should contain ``SoftLiftingTargetWeight`` after
-            ``GenerateTarget``).
-        labelled (str): Labelled annotation file.
-        pseudo (str): Pseudo-labelled annotation file.
+        labelled (dict[str, np.ndarray]): Ground-truth annotations.
+        pseudo (dict[str, np.ndarray]): :func:`pseudo_annotations`.
 
     Returns:
-        dict: The dataset config.
+        dict[str, np.ndarray]: Their concatenation (the per-frame arrays of
+        :data:`~probpose_ext.datasets.h36m_npz.H36M_NPZ_KEYS`).
     """
-    if not any(t.get('type') == 'SoftLiftingTargetWeight'
-               for t in dataset.get('pipeline', [])):
+    clash = set(labelled['imgname'].tolist()) & set(pseudo['imgname'].tolist())
+    if clash:
+        raise ValueError(f'{len(clash)} frames are both labelled and '
+                         f'pseudo-labelled, e.g. {sorted(clash)[0]}')
+    return {
+        k: np.concatenate([labelled[k], pseudo[k]]).astype(labelled[k].dtype)
+        for k in H36M_NPZ_KEYS
+    }
+
+
+def check_student_pipeline(pipeline: Sequence[dict]) -> None:
+    """Refuse a student training pipeline that would not weight the
+    pseudo-labels (no ``SoftLiftingTargetWeight``)."""
+    if not any(t.get('type') == 'SoftLiftingTargetWeight' for t in pipeline):
         raise ValueError('the student pipeline has no SoftLiftingTargetWeight'
                          ': the pseudo-labels would not be weighted')
-    parts: List[dict] = []
-    for ann_file in (labelled, pseudo):
-        part = dict(dataset)
-        part['ann_file'] = ann_file
-        parts.append(part)
-    return dict(type='ConcatDataset', datasets=parts)
 
 
 def pseudo_label_quality(keypoints: np.ndarray, depth_std: np.ndarray,

@@ -103,12 +103,23 @@ def test_error_by_weight_ranks_errors():
     assert np.all(np.diff(curve['error_mm']) < 0)
 
 
-def test_student_dataset_needs_the_soft_weights():
-    ds = dict(type='Human36mDataset', ann_file='x.npz', pipeline=[
-        dict(type='GenerateTarget'), dict(type='SoftLiftingTargetWeight')])
-    cat = pl.student_dataset(ds, '/a.npz', '/b.npz')
-    assert cat['type'] == 'ConcatDataset'
-    assert [d['ann_file'] for d in cat['datasets']] == ['/a.npz', '/b.npz']
-    assert ds['ann_file'] == 'x.npz'
+def test_student_annotations_concatenate_gt_and_pseudo(tmp_path):
+    paths = pl.split_subjects(str(SAMPLE), ['S1', 'S5'], ['S7', 'S8'],
+                              str(tmp_path))
+    lab = load_h36m_npz(paths['labelled'])
+    unl = load_h36m_npz(paths['unlabelled'])
+    pseudo = pl.pseudo_annotations(unl, np.zeros((2, 17, 3)),
+                                   np.full((2, 17), 0.25))
+    both = pl.student_annotations(lab, pseudo)
+    assert subjects_of(both['imgname']).tolist() == ['S1', 'S5', 'S7', 'S8']
+    np.testing.assert_array_equal(both['S'][:2], lab['S'])
+    np.testing.assert_allclose(both['S'][2:, :, 3], 0.25)
+    with pytest.raises(ValueError, match='both labelled and pseudo'):
+        pl.student_annotations(lab, lab)
+
+
+def test_student_pipeline_needs_the_soft_weights():
+    pl.check_student_pipeline([dict(type='GenerateTarget'),
+                               dict(type='SoftLiftingTargetWeight')])
     with pytest.raises(ValueError, match='SoftLiftingTargetWeight'):
-        pl.student_dataset(dict(ds, pipeline=[]), '/a.npz', '/b.npz')
+        pl.check_student_pipeline([dict(type='GenerateTarget')])

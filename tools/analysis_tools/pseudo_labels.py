@@ -18,6 +18,7 @@ when present. Writes ``table.md``, ``results.json`` and
 ``pseudo_labels.png`` into ``--out-dir``.
 """
 import argparse
+import copy
 import os
 import os.path as osp
 import platform
@@ -38,7 +39,8 @@ from probpose_ext.analysis import pseudo_labels as pl  # noqa: E402
 from probpose_ext.apis.runs import (cached, evaluate_cached,  # noqa: E402
                                     file_key, train_resumable,
                                     training_minutes, write_json)
-from probpose_ext.datasets.h36m_npz import load_h36m_npz  # noqa: E402
+from probpose_ext.datasets.h36m_npz import (load_h36m_npz,  # noqa: E402
+                                            save_h36m_npz)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TEACHER = ('configs/synthmotion/'
@@ -95,7 +97,7 @@ def _config(path: str, options: List[str]) -> Config:
 def _predict_config(cfg: Config, ann_file: str) -> Config:
     """The teacher's config predicting every frame of ``ann_file``, with
     no metric (its 3D is withheld), only the dump."""
-    cfg = cfg.copy()
+    cfg = copy.deepcopy(cfg)
     ds = cfg.test_dataloader.dataset
     ds.ann_file = osp.abspath(ann_file)
     ds.pad_video_seq = True
@@ -134,7 +136,8 @@ def _plot(rows: List[dict], curve: dict, path: str) -> None:
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    names = [r['name'] for r in rows]
+    names = [r['name'].replace(' (', '\n(').replace(', ', ',\n')
+             for r in rows]
     x = np.arange(len(rows))
     axes[0].bar(x - 0.2, [r['p1_mm'] for r in rows], 0.4, label='P1')
     axes[0].bar(x + 0.2, [r['p2_mm'] for r in rows], 0.4, label='P2')
@@ -188,28 +191,23 @@ def main(argv: Optional[List[str]] = None) -> dict:
     weights = (pl.confidence_weights(pred['depth_std'])
                if args.weighting == 'confidence' else np.ones_like(
                    pred['depth_std']))
-    pseudo_file = osp.abspath(osp.join(split_dir,
-                                       f'pseudo_{args.weighting}.npz'))
-    from probpose_ext.datasets.h36m_npz import save_h36m_npz
-    save_h36m_npz(pseudo_file, pl.pseudo_annotations(
-        unlabelled, pred['keypoints'], weights))
+    pseudo = pl.pseudo_annotations(unlabelled, pred['keypoints'], weights)
+    student_file = osp.abspath(
+        osp.join(split_dir, f'student_{args.weighting}.npz'))
+    save_h36m_npz(student_file, pl.student_annotations(
+        load_h36m_npz(files['labelled']), pseudo))
+    gt = load_h36m_npz(files['heldout_gt'])
     quality = pl.pseudo_label_quality(pred['keypoints'], pred['depth_std'],
-                                      load_h36m_npz(files['heldout_gt']))
-    curve = pl.error_by_weight(pred['keypoints'], weights,
-                               load_h36m_npz(files['heldout_gt']))
+                                      gt)
+    curve = pl.error_by_weight(pred['keypoints'], weights, gt)
 
     # 4. the student on both, and the labelled-only baseline
     epochs_s = int(student_cfg.train_cfg.max_epochs)
-    student_file = osp.join(work, f'student_{args.weighting}_config.py')
-    cfg = student_cfg.copy()
-    cfg.train_dataloader.dataset = pl.student_dataset(
-        cfg.train_dataloader.dataset.to_dict(), files['labelled'],
-        pseudo_file)
-    os.makedirs(work, exist_ok=True)
-    cfg.dump(student_file)
-    student_ckpt = _train(student_file,
+    pl.check_student_pipeline(student_cfg.train_dataloader.dataset.pipeline)
+    ann = f'train_dataloader.dataset.ann_file={student_file}'
+    student_ckpt = _train(args.student_config,
                           osp.join(work, f'student_{args.weighting}'),
-                          [], epochs_s, 'student')
+                          [*args.cfg_options, ann], epochs_s, 'student')
     ann = f'train_dataloader.dataset.ann_file={files["labelled"]}'
     labelled_ckpt = _train(args.student_config,
                            osp.join(work, 'labelled_only'),

@@ -15,7 +15,7 @@ run continues, a finished one is not retrained), and its last checkpoint
 (the end of the schedule) is evaluated on SynthPose val with ``ExCocoMetric`` and ``TACMetric``. The
 zoo ProbPose models are evaluated with moment-matched covariances
 (``model.test_cfg.output_covariance=True``). Evaluations are cached next
-to the checkpoints (keyed by checkpoint size and time). Writes
+to the checkpoints (keyed by checkpoint and config path and time). Writes
 ``table.md``, ``results.json`` and ``comparison.png`` into ``--out-dir``.
 ``--publish`` puts the ``tic`` run into the zoo as ``synthpose-tic``.
 """
@@ -24,7 +24,6 @@ import json
 import os
 import os.path as osp
 import platform
-import subprocess
 import sys
 import time
 from datetime import datetime, timezone
@@ -38,11 +37,11 @@ except ImportError:  # running from a source checkout without installing
 
 from mmengine.config import Config  # noqa: E402
 
-from probpose_ext.analysis.curves import read_curve  # noqa: E402
 from probpose_ext.analysis.tic_comparison import (  # noqa: E402
     FORMS, comparison_row, comparison_table, covariance_eval_config,
     plot_comparison, rows_in_order)
-from probpose_ext.apis import test_main  # noqa: E402
+from probpose_ext.apis.runs import (evaluate_cached,  # noqa: E402
+                                    train_resumable, training_minutes)
 from probpose_ext.apis.zoo import publish, resolve  # noqa: E402
 from probpose_ext.models.heads.tic_head import COVARIANCES  # noqa: E402
 
@@ -79,58 +78,21 @@ def _finished(work_dir: str, max_epochs: int) -> bool:
     return osp.isfile(osp.join(work_dir, f'epoch_{max_epochs}.pth'))
 
 
-def train(args, covariance: str, max_epochs: int) -> None:
-    """``tools/train.py --resume`` of one covariance option (a subprocess:
-    each run gets fresh registries and random states)."""
-    cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'), args.config,
-           '--work-dir', _run_dir(args, covariance), '--resume',
-           '--cfg-options', f'model.head.covariance={covariance}']
-    print(f'[tic_comparison] training {covariance}: {" ".join(cmd)}',
-          flush=True)
-    subprocess.run(cmd, check=True)
-
-
-def _logs(work_dir: str) -> List[str]:
-    found = []
-    for entry in sorted(os.listdir(work_dir)):
-        log = osp.join(work_dir, entry, f'{entry}.log')
-        if osp.isfile(log):
-            found.append(log)
-    return found
-
-
-def training_minutes(work_dir: str) -> Optional[float]:
-    """Training minutes of a run from its logs (validation excluded)."""
-    text = ''.join(open(p).read() for p in _logs(work_dir))
-    curve = read_curve(text)
-    return curve[-1]['minutes'] if curve else None
+def train(args, covariance: str) -> None:
+    """``tools/train.py --resume`` of one covariance option."""
+    train_resumable(args.config, _run_dir(args, covariance),
+                    [f'model.head.covariance={covariance}'],
+                    tag='tic_comparison')
 
 
 def evaluate(config: Config, checkpoint: str, out_dir: str,
              data_root: Optional[str] = None) -> dict:
     """``tools/test.py`` metrics of ``checkpoint`` with covariance metrics
-    (on ``data_root``'s val split if given), cached in
-    ``out_dir/metrics.json`` (keyed by the checkpoint's path, size and
-    modification time, and the split)."""
-    os.makedirs(out_dir, exist_ok=True)
-    record = osp.join(out_dir, 'metrics.json')
-    stat = os.stat(checkpoint)
-    key = dict(checkpoint=osp.abspath(checkpoint), size=stat.st_size,
-               mtime=stat.st_mtime, data_root=data_root)
-    if osp.isfile(record):
-        with open(record) as f:
-            cached = json.load(f)
-        if cached.get('key') == key:
-            return cached['metrics']
-    cfg_path = osp.join(out_dir, 'eval_config.py')
-    covariance_eval_config(config, data_root).dump(cfg_path)
-    start = time.time()
-    metrics = test_main([cfg_path, checkpoint, '--work-dir', out_dir,
-                         '--dump', osp.join(out_dir, 'preds.pkl')])
-    metrics = {k: float(v) for k, v in metrics.items()}
-    with open(record, 'w') as f:
-        json.dump(dict(key=key, metrics=metrics,
-                       seconds=round(time.time() - start, 1)), f, indent=1)
+    (on ``data_root``'s val split if given) and its dump
+    ``out_dir/preds.pkl``, cached in ``out_dir``."""
+    metrics, _ = evaluate_cached(
+        covariance_eval_config(config, data_root), checkpoint, out_dir,
+        settings=dict(data_root=data_root))
     return metrics
 
 
@@ -146,7 +108,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
             if args.no_train:
                 print(f'[tic_comparison] {covariance}: not trained, skipped')
                 continue
-            train(args, covariance, max_epochs)
+            train(args, covariance)
         cfg = Config.fromfile(args.config)
         cfg.merge_from_dict({'model.head.covariance': covariance})
         # the end of the schedule, the same for every option (a best-AP
