@@ -9,11 +9,12 @@ _TRAIN = re.compile(r'Epoch\(train\)\s+\[(\d+)\]\[\s*(\d+)/(\d+)\].*?'
                     r'\stime: ([0-9.]+)')
 #: the metrics line that closes a validation: ``Epoch(val) [E][N/N] ...``
 _VAL = re.compile(r'Epoch\(val\)\s+\[(\d+)\]\[\s*(\d+)/(\d+)\]\s+(.*)$')
-_METRIC = re.compile(r'([\w/]+(?: \.\d+| \([A-Za-z=0-9]+\))?): '
+_METRIC = re.compile(r'([\w/-]+(?: \.\d+| \([A-Za-z=0-9]+\))?): '
                      r'(-?[0-9.]+(?:e-?\d+)?)')
 
 
-def read_curve(log_text: str) -> List[Dict[str, float]]:
+def read_curve(log_text: str,
+               metric: str = 'coco/AP') -> List[Dict[str, float]]:
     """Validation points of one MMEngine training log.
 
     Training minutes are counted from the logged iteration times (each
@@ -23,6 +24,9 @@ def read_curve(log_text: str) -> List[Dict[str, float]]:
 
     Args:
         log_text (str): The text of one or more consecutive logs of a run.
+        metric (str): A metric every validation of the run reports
+            (``'coco/AP'`` for pose estimators, ``'MPJPE'`` for lifters);
+            metrics lines without it (other evaluators' lines) are skipped.
 
     Returns:
         list[dict]: Per validation, ``epoch``, ``minutes``, ``iteration``
@@ -51,7 +55,7 @@ def read_curve(log_text: str) -> List[Dict[str, float]]:
         if val and val[2] == val[3] and ':' in val[4]:
             epoch = int(val[1])
             metrics = {k: float(v) for k, v in _METRIC.findall(val[4])}
-            if 'coco/AP' not in metrics:
+            if metric not in metrics:
                 continue
             # iterations of the epoch after its last logged line
             if epoch_len is not None and epoch in last_iter:

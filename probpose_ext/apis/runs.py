@@ -102,11 +102,14 @@ def _logs(work_dir: str) -> List[str]:
     return found
 
 
-def training_minutes(work_dir: str) -> Optional[float]:
-    """Training minutes of a run from its logs (validation excluded)."""
+def training_minutes(work_dir: str,
+                     metric: str = 'coco/AP') -> Optional[float]:
+    """Training minutes of a run up to its last validation, from its logs
+    (validation time excluded; ``metric`` as
+    :func:`~probpose_ext.analysis.curves.read_curve`'s)."""
     from ..analysis.curves import read_curve
     text = ''.join(open(p).read() for p in _logs(work_dir))
-    curve = read_curve(text)
+    curve = read_curve(text, metric)
     return curve[-1]['minutes'] if curve else None
 
 

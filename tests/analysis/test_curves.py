@@ -57,3 +57,21 @@ def test_plot_and_probes(tmp_path):
     probes.write_text(json.dumps([dict(label='bad', minutes=[1], ap=[])]))
     with pytest.raises(ValueError, match='bad'):
         load_probes(str(probes))
+
+
+def test_read_curve_of_a_lifter_log():
+    line = ('12/06 16:19:24 - mmengine - INFO - Epoch(train) [{e}][{i}/100]'
+            '  lr: 1e-3  eta: 0:10:17  time: {t}  data_time: 0.3  loss: 0.1')
+    val = ('12/06 16:20:00 - mmengine - INFO - Epoch(val) [{e}][10/10]    '
+           'MPJPE: {m}  MPJPE_Walk: 0.2  P-MPJPE: 0.05  data_time: 0.002')
+    log = '\n'.join([
+        line.format(e=1, i=50, t=0.4), line.format(e=1, i=100, t=0.6),
+        val.format(e=1, m=0.12), line.format(e=2, i=50, t=0.5),
+        val.format(e=2, m=0.08)])
+    points = read_curve(log, 'MPJPE')
+    assert [p['epoch'] for p in points] == [1, 2]
+    # 50 x 0.4 + 50 x 0.6 s, then 100 x 0.5 s (the unlogged end at 0.5)
+    assert points[0]['minutes'] == pytest.approx(50 / 60)
+    assert points[1]['minutes'] == pytest.approx(100 / 60)
+    assert points[1]['MPJPE'] == 0.08 and points[1]['P-MPJPE'] == 0.05
+    assert read_curve(log) == []            # no coco/AP in a lifter log

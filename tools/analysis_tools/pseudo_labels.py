@@ -224,7 +224,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
         metrics, _ = evaluate_cached(cfg_, ckpt, osp.join(work, run, 'test'),
                                      dump=False)
         rows.append(_row(name, metrics, training_minutes(
-            osp.join(work, run))))
+            osp.join(work, run), 'MPJPE')))
     stamp = dict(date=datetime.now(timezone.utc).isoformat(timespec='seconds'),
                  machine=f'{os.cpu_count()} CPU cores '
                  f'({platform.machine()}), {platform.platform()}')
