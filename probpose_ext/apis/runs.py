@@ -17,7 +17,7 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 __all__ = [
     'jsonable', 'write_json', 'file_key', 'cached', 'train_resumable',
-    'training_minutes', 'evaluate_cached'
+    'run_logs', 'training_minutes', 'evaluate_cached'
 ]
 
 
@@ -93,7 +93,8 @@ def train_resumable(config: str,
     subprocess.run(cmd, check=True)
 
 
-def _logs(work_dir: str) -> List[str]:
+def run_logs(work_dir: str) -> List[str]:
+    """The text logs of a run's timestamped folders, in order."""
     found = []
     for entry in sorted(os.listdir(work_dir)):
         log = osp.join(work_dir, entry, f'{entry}.log')
@@ -108,7 +109,7 @@ def training_minutes(work_dir: str,
     (validation time excluded; ``metric`` as
     :func:`~probpose_ext.analysis.curves.read_curve`'s)."""
     from ..analysis.curves import read_curve
-    text = ''.join(open(p).read() for p in _logs(work_dir))
+    text = ''.join(open(p).read() for p in run_logs(work_dir))
     curve = read_curve(text, metric)
     return curve[-1]['minutes'] if curve else None
 

@@ -196,7 +196,8 @@ def publish(name: str,
             metadata: Optional[dict] = None,
             root: Optional[str] = None,
             collection: str = 'SynthPose',
-            refit_dir: Optional[str] = None) -> dict:
+            refit_dir: Optional[str] = None,
+            checkpoint: Optional[str] = None) -> dict:
     """Put a trained model into the zoo.
 
     Writes ``checkpoints/<collection lower>/<name>.pth`` (the best
@@ -219,6 +220,9 @@ def publish(name: str,
         refit_dir (str, optional): Work directory of a branch refit of the
             run (:mod:`probpose_ext.apis.refit`): its best checkpoint is
             published instead, and its logs go to ``<name>/refit/``.
+        checkpoint (str, optional): The checkpoint to publish (e.g. the
+            last epoch, the one the results were measured on). Defaults to
+            the best checkpoint of the run (or of the refit).
 
     Returns:
         dict: The metafile entry written.
@@ -230,7 +234,7 @@ def publish(name: str,
     from ..engine.hooks.plain_checkpoint_hook import to_plain
     root = root or zoo_root()
     folder = collection.lower()
-    source = best_checkpoint(refit_dir or work_dir)
+    source = checkpoint or best_checkpoint(refit_dir or work_dir)
     ckpt = torch.load(source, map_location='cpu', weights_only=True)
     weights_rel = osp.join('checkpoints', folder, f'{name}.pth')
     weights = osp.join(root, weights_rel)

@@ -1,0 +1,121 @@
+"""Tables and plots of the lifter comparison on SynthMotion
+(``tools/analysis_tools/lifter_comparison.py``): P1/P2 in millimetres,
+parameters and training minutes per lifter, and the GraphMLP-style
+lifter against MMPose's TCN at the same frame count."""
+import os
+import os.path as osp
+from typing import Dict, List, Mapping, Optional, Sequence
+
+__all__ = ['lifter_row', 'lifter_table', 'same_frames_comparison',
+           'plot_lifters']
+
+
+def lifter_row(name: str, backbone: str, frames: int, params: int,
+               metrics: Mapping[str, float],
+               minutes: Optional[float]) -> dict:
+    """One row of the comparison.
+
+    Args:
+        name (str): Model name (zoo name or config stem).
+        backbone (str): Backbone type.
+        frames (int): Input frames.
+        params (int): Number of parameters.
+        metrics (Mapping[str, float]): ``tools/test.py`` metrics with
+            MMPose's ``MPJPE`` and ``P-MPJPE`` (metres).
+        minutes (float, optional): Training minutes.
+
+    Returns:
+        dict: ``name``, ``backbone``, ``frames``, ``params``, ``p1_mm``,
+        ``p2_mm``, ``minutes``.
+    """
+    return dict(name=name, backbone=backbone, frames=int(frames),
+                params=int(params), p1_mm=1000 * float(metrics['MPJPE']),
+                p2_mm=1000 * float(metrics['P-MPJPE']), minutes=minutes)
+
+
+def same_frames_comparison(rows: Sequence[dict],
+                           ours: str = 'GraphMLPLifter',
+                           baseline: str = 'TCN') -> List[dict]:
+    """The GraphMLP-style lifter against the TCN at each frame count both
+    were trained with.
+
+    Args:
+        rows (Sequence[dict]): :func:`lifter_row` rows.
+        ours (str): Backbone type compared.
+        baseline (str): Backbone type compared against.
+
+    Returns:
+        list[dict]: Per frame count: ``frames``, ``p1_ours``,
+        ``p1_baseline``, ``p1_diff_mm`` (ours - baseline, negative = ours
+        better) and ``p1_ratio``, and the same for P2.
+    """
+    by = {(r['backbone'], r['frames']): r for r in rows}
+    out = []
+    for frames in sorted({r['frames'] for r in rows}):
+        a, b = by.get((ours, frames)), by.get((baseline, frames))
+        if a is None or b is None:
+            continue
+        item = dict(frames=frames)
+        for key in ('p1', 'p2'):
+            item[f'{key}_ours'] = a[f'{key}_mm']
+            item[f'{key}_baseline'] = b[f'{key}_mm']
+            item[f'{key}_diff_mm'] = a[f'{key}_mm'] - b[f'{key}_mm']
+            item[f'{key}_ratio'] = a[f'{key}_mm'] / b[f'{key}_mm']
+        out.append(item)
+    return out
+
+
+def _fmt(value, digits=1) -> str:
+    return '-' if value is None else f'{value:.{digits}f}'
+
+
+def lifter_table(rows: Sequence[dict]) -> str:
+    """Markdown table of :func:`lifter_row` rows."""
+    lines = ['| model | backbone | frames | params (M) | P1 (mm) | P2 (mm) | '
+             'training min |', '|---|---|---|---|---|---|---|']
+    for r in rows:
+        lines.append(
+            f"| {r['name']} | {r['backbone']} | {r['frames']} | "
+            f"{r['params'] / 1e6:.2f} | {_fmt(r['p1_mm'])} | "
+            f"{_fmt(r['p2_mm'])} | {_fmt(r.get('minutes'))} |")
+    return '\n'.join(lines)
+
+
+def plot_lifters(rows: Sequence[dict],
+                 curves: Mapping[str, List[Dict[str, float]]],
+                 path: str) -> None:
+    """Validation MPJPE against training minutes per lifter (left) and the
+    final P1/P2 (right).
+
+    Args:
+        rows (Sequence[dict]): :func:`lifter_row` rows.
+        curves (Mapping[str, list[dict]]): Name -> validation points
+            (:func:`~probpose_ext.analysis.curves.read_curve` with
+            ``'MPJPE'``).
+        path (str): Output PNG.
+    """
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    import numpy as np
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for name, points in curves.items():
+        if points:
+            axes[0].plot([p['minutes'] for p in points],
+                         [1000 * p['MPJPE'] for p in points], 'o-',
+                         label=name)
+    axes[0].set_xlabel('training minutes (2 CPU cores)')
+    axes[0].set_ylabel('MPJPE on SynthMotion test (mm)')
+    axes[0].legend(fontsize=7)
+    x = np.arange(len(rows))
+    axes[1].bar(x - 0.2, [r['p1_mm'] for r in rows], 0.4, label='P1')
+    axes[1].bar(x + 0.2, [r['p2_mm'] for r in rows], 0.4, label='P2')
+    axes[1].set_xticks(x, [r['name'].replace('synthmotion-', '')
+                           for r in rows], rotation=30, ha='right',
+                       fontsize=7)
+    axes[1].set_ylabel('mm')
+    axes[1].legend()
+    fig.tight_layout()
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
