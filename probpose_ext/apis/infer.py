@@ -145,6 +145,11 @@ def infer_main(argv: Optional[List[str]] = None) -> list:
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    if cfg.model.get('type') == 'PoseLifter':
+        parser.error(f'{args.config} is a 2D-to-3D lifter: it takes 2D '
+                     'keypoint sequences, not images. Evaluate it with '
+                     'tools/test.py on annotations in the Human3.6M layout '
+                     '(docs/lifting.md)')
     prepare_config(cfg)  # trust_checkpoints
     cfg.model.backbone.init_cfg = None  # weights come from the checkpoint
     if args.draw_heatmap:

@@ -33,3 +33,13 @@ def test_list_images(tmp_path):
 def test_cli_needs_an_output():
     with pytest.raises(SystemExit):
         infer_main(['a.jpg', 'cfg.py', 'ckpt.pth'])
+
+
+def test_cli_refuses_a_lifter(capsys):
+    from tests.conftest import REPO
+    config = REPO / 'configs' / 'synthmotion' / \
+        'pose-lift_tcn-27frm_1xb256-6e_synthmotion.py'
+    image = list_images(str(DATA / 'coco'))[0]
+    with pytest.raises(SystemExit):
+        infer_main([image, str(config), 'ckpt.pth', '--out-json', 'x.json'])
+    assert '2D-to-3D lifter' in capsys.readouterr().err
