@@ -7,7 +7,7 @@ import os.path as osp
 from typing import Dict, List, Mapping, Optional, Sequence
 
 __all__ = ['lifter_row', 'lifter_table', 'same_frames_comparison',
-           'plot_lifters']
+           'plot_lifters', 'cell']
 
 
 def lifter_row(name: str, backbone: str, frames: int, params: int,
@@ -65,7 +65,8 @@ def same_frames_comparison(rows: Sequence[dict],
     return out
 
 
-def _fmt(value, digits=1) -> str:
+def cell(value: Optional[float], digits: int = 1) -> str:
+    """A table cell: the value with ``digits`` decimals, ``-`` if None."""
     return '-' if value is None else f'{value:.{digits}f}'
 
 
@@ -76,8 +77,8 @@ def lifter_table(rows: Sequence[dict]) -> str:
     for r in rows:
         lines.append(
             f"| {r['name']} | {r['backbone']} | {r['frames']} | "
-            f"{r['params'] / 1e6:.2f} | {_fmt(r['p1_mm'])} | "
-            f"{_fmt(r['p2_mm'])} | {_fmt(r.get('minutes'))} |")
+            f"{r['params'] / 1e6:.2f} | {cell(r['p1_mm'])} | "
+            f"{cell(r['p2_mm'])} | {cell(r.get('minutes'))} |")
     return '\n'.join(lines)
 
 

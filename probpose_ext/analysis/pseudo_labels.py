@@ -35,7 +35,7 @@ __all__ = [
     'split_subjects', 'withhold_3d', 'read_lifter_dump', 'confidence_weights',
     'pseudo_annotations', 'student_annotations', 'check_student_pipeline',
     'pseudo_label_quality',
-    'error_by_weight'
+    'error_by_weight', 'study_row', 'study_table'
 ]
 
 
@@ -298,3 +298,31 @@ def error_by_weight(keypoints: np.ndarray, weights: np.ndarray,
     bins = np.array_split(order, num_bins)
     return dict(weight=[float(w[b].mean()) for b in bins],
                 error_mm=[1000 * float(err.ravel()[b].mean()) for b in bins])
+
+
+def study_row(name: str, metrics: Dict[str, float],
+              minutes: Optional[float]) -> dict:
+    """One row of the study's table from ``tools/test.py`` metrics
+    (MMPose's ``MPJPE`` in metres and ``DepthUncertaintyMetric``'s, which
+    are absent for a lifter without depth sigmas)."""
+    return dict(
+        name=name,
+        p1_mm=1000 * metrics['MPJPE'],
+        p2_mm=1000 * metrics['P-MPJPE'],
+        depth_nll=metrics.get('depth/NLL'),
+        depth_cov68=metrics.get('depth/cov68'),
+        depth_ause=metrics.get('depth/AUSE'),
+        minutes=minutes)
+
+
+def study_table(rows: Sequence[dict]) -> str:
+    """Markdown table of :func:`study_row` rows."""
+    from .lifting import cell
+    lines = ['| model | P1 (mm) | P2 (mm) | depth NLL | depth cov68 | '
+             'depth AUSE | training min |', '|---|---|---|---|---|---|---|']
+    for r in rows:
+        lines.append(
+            f"| {r['name']} | {cell(r['p1_mm'])} | {cell(r['p2_mm'])} | "
+            f"{cell(r['depth_nll'], 3)} | {cell(r['depth_cov68'], 3)} | "
+            f"{cell(r['depth_ause'], 3)} | {cell(r['minutes'])} |")
+    return '\n'.join(lines)

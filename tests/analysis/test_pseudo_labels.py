@@ -123,3 +123,16 @@ def test_student_pipeline_needs_the_soft_weights():
                                dict(type='SoftLiftingTargetWeight')])
     with pytest.raises(ValueError, match='SoftLiftingTargetWeight'):
         pl.check_student_pipeline([dict(type='GenerateTarget')])
+
+
+def test_study_rows_and_table():
+    metrics = {'MPJPE': 0.05, 'P-MPJPE': 0.04, 'depth/NLL': -1.5,
+               'depth/cov68': 0.7, 'depth/AUSE': 0.12}
+    row = pl.study_row('teacher', metrics, 4.25)
+    assert (row['p1_mm'], row['p2_mm']) == pytest.approx((50, 40))
+    plain = pl.study_row('plain', {'MPJPE': 0.06, 'P-MPJPE': 0.05}, None)
+    assert plain['depth_nll'] is None
+    lines = pl.study_table([row, plain]).splitlines()
+    assert lines[2] == ('| teacher | 50.0 | 40.0 | -1.500 | 0.700 | 0.120 '
+                        '| 4.2 |')
+    assert lines[3] == '| plain | 60.0 | 50.0 | - | - | - | - |'

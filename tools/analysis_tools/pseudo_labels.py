@@ -105,32 +105,6 @@ def _predict_config(cfg: Config, ann_file: str) -> Config:
     return cfg
 
 
-def _row(name: str, metrics: dict, minutes: Optional[float]) -> dict:
-    return dict(
-        name=name,
-        p1_mm=1000 * metrics['MPJPE'],
-        p2_mm=1000 * metrics['P-MPJPE'],
-        depth_nll=metrics.get('depth/NLL'),
-        depth_cov68=metrics.get('depth/cov68'),
-        depth_ause=metrics.get('depth/AUSE'),
-        minutes=minutes)
-
-
-def _cell(value, digits=1) -> str:
-    return '-' if value is None else f'{value:.{digits}f}'
-
-
-def _table(rows: List[dict]) -> str:
-    lines = ['| model | P1 (mm) | P2 (mm) | depth NLL | depth cov68 | '
-             'depth AUSE | training min |', '|---|---|---|---|---|---|---|']
-    for r in rows:
-        lines.append(
-            f"| {r['name']} | {_cell(r['p1_mm'])} | {_cell(r['p2_mm'])} | "
-            f"{_cell(r['depth_nll'], 3)} | {_cell(r['depth_cov68'], 3)} | "
-            f"{_cell(r['depth_ause'], 3)} | {_cell(r['minutes'])} |")
-    return '\n'.join(lines)
-
-
 def _plot(rows: List[dict], curve: dict, path: str) -> None:
     import matplotlib
     matplotlib.use('Agg')
@@ -223,12 +197,12 @@ def main(argv: Optional[List[str]] = None) -> dict:
              student_ckpt, f'student_{args.weighting}')):
         metrics, _ = evaluate_cached(cfg_, ckpt, osp.join(work, run, 'test'),
                                      dump=False)
-        rows.append(_row(name, metrics, training_minutes(
+        rows.append(pl.study_row(name, metrics, training_minutes(
             osp.join(work, run), 'MPJPE')))
     stamp = dict(date=datetime.now(timezone.utc).isoformat(timespec='seconds'),
                  machine=f'{os.cpu_count()} CPU cores '
                  f'({platform.machine()}), {platform.platform()}')
-    table = _table(rows)
+    table = pl.study_table(rows)
     os.makedirs(args.out_dir, exist_ok=True)
     with open(osp.join(args.out_dir, 'table.md'), 'w') as f:
         f.write(f'SynthMotion test subjects, {stamp["date"]}, '
