@@ -7,7 +7,7 @@ import os.path as osp
 from typing import Dict, List, Mapping, Optional, Sequence
 
 __all__ = ['lifter_row', 'lifter_table', 'same_frames_comparison',
-           'plot_lifters', 'cell']
+           'plot_lifters', 'cell', 'depth_table']
 
 
 def lifter_row(name: str, backbone: str, frames: int, params: int,
@@ -26,11 +26,20 @@ def lifter_row(name: str, backbone: str, frames: int, params: int,
 
     Returns:
         dict: ``name``, ``backbone``, ``frames``, ``params``, ``p1_mm``,
-        ``p2_mm``, ``minutes``.
+        ``p2_mm``, ``minutes`` and, for a lifter with depth sigmas
+        (``DepthUncertaintyMetric``), ``depth``: its ``depth/*`` metrics
+        without the prefix and its ``cov3d/*`` ones as ``cov3d_*``.
     """
-    return dict(name=name, backbone=backbone, frames=int(frames),
-                params=int(params), p1_mm=1000 * float(metrics['MPJPE']),
-                p2_mm=1000 * float(metrics['P-MPJPE']), minutes=minutes)
+    row = dict(name=name, backbone=backbone, frames=int(frames),
+               params=int(params), p1_mm=1000 * float(metrics['MPJPE']),
+               p2_mm=1000 * float(metrics['P-MPJPE']), minutes=minutes)
+    depth = {k.split('/', 1)[1]: float(v) for k, v in metrics.items()
+             if k.startswith('depth/')}
+    depth.update({k.replace('/', '_'): float(v)
+                  for k, v in metrics.items() if k.startswith('cov3d/')})
+    if depth:
+        row['depth'] = depth
+    return row
 
 
 def same_frames_comparison(rows: Sequence[dict],
@@ -79,6 +88,24 @@ def lifter_table(rows: Sequence[dict]) -> str:
             f"| {r['name']} | {r['backbone']} | {r['frames']} | "
             f"{r['params'] / 1e6:.2f} | {cell(r['p1_mm'])} | "
             f"{cell(r['p2_mm'])} | {cell(r.get('minutes'))} |")
+    return '\n'.join(lines)
+
+
+def depth_table(rows: Sequence[dict]) -> str:
+    """Markdown table of the depth uncertainty of the rows that have it."""
+    lines = ['| model | depth MAE (mm) | mean sigma (mm) | NLL | cov68 | '
+             'cov95 | ENCE | AUSE | 3D NLL (xyz) |',
+             '|---|---|---|---|---|---|---|---|---|']
+    for r in rows:
+        d = r.get('depth')
+        if not d:
+            continue
+        lines.append(
+            f"| {r['name']} | {cell(d.get('MAE_mm'))} | "
+            f"{cell(d.get('mean_std_mm'))} | {cell(d.get('NLL'), 3)} | "
+            f"{cell(d.get('cov68'), 3)} | {cell(d.get('cov95'), 3)} | "
+            f"{cell(d.get('ENCE'), 3)} | {cell(d.get('AUSE'), 3)} | "
+            f"{cell(d.get('cov3d_NLL'), 3)} |")
     return '\n'.join(lines)
 
 

@@ -1,8 +1,8 @@
 """The lifter comparison's rows, table and GraphMLP-vs-TCN differences."""
 import pytest
 
-from probpose_ext.analysis.lifting import (lifter_row, lifter_table,
-                                           plot_lifters,
+from probpose_ext.analysis.lifting import (depth_table, lifter_row,
+                                           lifter_table, plot_lifters,
                                            same_frames_comparison)
 
 
@@ -42,3 +42,17 @@ def test_table_and_plot(tmp_path):
                         dict(minutes=3.0, MPJPE=0.06)], 'gmlp-27': []}
     plot_lifters(rows, curves, str(tmp_path / 'p.png'))
     assert (tmp_path / 'p.png').stat().st_size > 1000
+
+
+def test_depth_rows_and_table():
+    metrics = {'MPJPE': 0.05, 'P-MPJPE': 0.04, 'depth/NLL': -2.0,
+               'depth/cov68': 0.66, 'depth/cov95': 0.94, 'depth/ENCE': 0.05,
+               'depth/AUSE': 0.1, 'depth/MAE_mm': 30.0,
+               'depth/mean_std_mm': 35.0, 'cov3d/NLL': -6.5}
+    row = lifter_row('xyz', 'TCN', 1, 10, metrics, 1.0)
+    assert row['depth']['cov68'] == 0.66 and row['depth']['cov3d_NLL'] == -6.5
+    assert 'depth' not in _rows()[0]
+    lines = depth_table(_rows() + [row]).splitlines()
+    assert len(lines) == 3                   # rows without sigmas left out
+    assert lines[2] == ('| xyz | 30.0 | 35.0 | -2.000 | 0.660 | 0.940 | '
+                        '0.050 | 0.100 | -6.500 |')

@@ -235,6 +235,12 @@ def test_fixed_sigma_ignores_log_var():
     assert head.uncertainty_conv.weight.grad is None or \
         not head.uncertainty_conv.weight.grad.any()
     assert head.conv.weight.grad is not None
+    # and it predicts the sigma it assumed, whatever the untrained branch
+    # says (0 at no joint: the head has no decoder, so no root here)
+    with torch.no_grad():
+        std, cov = head._std_and_cov(head((torch.randn(4, C, 1), ))[1])
+    torch.testing.assert_close(std, torch.full((4, K), 0.1))
+    assert cov is None
 
 
 def test_loss_weights_select_joints():

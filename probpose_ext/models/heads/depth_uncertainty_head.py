@@ -70,7 +70,8 @@ class DepthUncertaintyHead(BaseHead):
       ``TemporalRegressionHead`` (codec decode, plus ``target_root``);
     * ``keypoint_depth_std`` (N, K), metres: the standard deviation of each
       joint's root-relative depth (``'xyz'``: ``sqrt(Sigma_zz)``), times
-      ``std_scale``; 0 at the root joint (fixed by construction);
+      ``std_scale``; 0 at the root joint (fixed by construction); with a
+      ``fixed_sigma`` loss (the phase-1 baseline) that sigma;
     * ``keypoints_cov3d`` (N, K, 3, 3), metres^2 (``'xyz'`` only): the
       covariance of the root-relative offset, times ``std_scale^2``; zero
       at the root joint.
@@ -223,6 +224,12 @@ class DepthUncertaintyHead(BaseHead):
         """Depth std (B, K) and (``'xyz'``) covariance (B, K, 3, 3) of the
         network's K joints, scaled by ``std_scale``."""
         unc = unc.detach().float()
+        fixed = getattr(self.depth_loss_module, 'fixed_sigma', None)
+        if fixed is not None:  # the phase-1 baseline: the sigma it assumes
+            std = torch.full(unc.shape[:2], float(fixed) * self.std_scale)
+            cov = None if self.mode == 'depth' else torch.diag_embed(
+                std[..., None].expand(*std.shape, 3)**2)
+            return std, cov
         if self.mode == 'depth':
             return self.std_scale * torch.exp(0.5 * unc), None
         cov = unc @ unc.transpose(-1, -2) * self.std_scale**2
