@@ -85,3 +85,32 @@ def test_lifter_config_trains_and_predicts(path):
             std = pred.pred_instances.keypoint_depth_std
             assert std.shape == (1, 17) and std[0, 0] == 0
             assert np.all(std[0, 1:] > 0)
+
+
+def test_ca_tcn_reads_detection_scores_as_confidences(tmp_path):
+    """With 2D detections (``keypoint_2d_src='detection'``, MMPose's (N, K,
+    3) file), the CA-TCN config's codec feeds each detection score to the
+    confidence channel of its joint and frame."""
+    register_all_modules()
+    cfg = Config.fromfile(str(
+        REPO / 'configs' / 'synthmotion' /
+        'pose-lift_ca-tcn-27frm_1xb256-6e_synthmotion.py'))
+    det = np.load(H36M / 'test_h36m_2d_detection.npy').astype(np.float32)
+    rng = np.random.default_rng(0)
+    det[..., 2] = rng.uniform(0, 1, det.shape[:2])
+    det[..., :2] += rng.normal(scale=3.0, size=det[..., :2].shape)
+    det_file = tmp_path / 'det.npy'
+    np.save(det_file, det)
+    ds = copy.deepcopy(cfg.test_dataloader.dataset)
+    ds.update(keypoint_2d_src='detection', keypoint_2d_det_file=str(det_file))
+    dataset = _sample_dataset(ds, True)
+    for i in range(len(dataset)):
+        inputs = dataset[i]['inputs'].numpy()        # (K * 3, T)
+        assert inputs.shape == (17 * 3, 27)
+        # one frame per video: the padded window repeats frame i
+        np.testing.assert_allclose(inputs[2::3], np.repeat(
+            det[i, :, 2:3], 27, axis=1), rtol=1e-6)
+        w = dataset.get_camera_param(dataset.ann_data['imgname'][i])['w']
+        np.testing.assert_allclose(
+            inputs[0::3, 13], (det[i, :, 0] - w / 2) / (w / 2), rtol=1e-5,
+            atol=1e-6)
