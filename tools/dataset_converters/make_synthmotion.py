@@ -12,6 +12,7 @@ The result can be used with MMPose's ``Human36mDataset``
 ``camera_param_file='annotation_body3d/cameras.pkl'``).
 """
 import argparse
+import os.path as osp
 import json
 import sys
 from typing import Callable, List, Optional, Tuple
@@ -55,6 +56,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         type=float,
         default=None,
         help='scale of the per-subject camera jitter (0: one rig)')
+    parser.add_argument(
+        '--preview',
+        metavar='PNG',
+        help='also draw the first test subject seen by the first camera, '
+        'a skeleton every half second, one strip per video')
     add_run_args(parser)
     return parser.parse_args(argv)
 
@@ -91,7 +97,24 @@ def main(argv: Optional[List[str]] = None) -> int:
         params=params))
     if summary is not None:
         print(json.dumps(summary, indent=2))
+        if args.preview:
+            _preview(summary, args.preview)
     return code
+
+
+def _preview(summary: dict, path: str) -> None:
+    """Draw the test split's first subject and camera into ``path``."""
+    from probpose_ext.datasets.generators.kinematics import \
+        load_h36m_metainfo
+    from probpose_ext.datasets.h36m_npz import load_h36m_npz
+    from probpose_ext.visualization.motion import plot_motion_strips
+    ann = load_h36m_npz(summary['splits']['test']['ann_file'])
+    fps = int(osp.basename(osp.dirname(
+        summary['splits']['test']['ann_file']))[3:])  # fps<N>/
+    plot_motion_strips(ann['part'], ann['imgname'],
+                       load_h36m_metainfo()['skeleton_links'], path,
+                       every=max(1, fps // 2))
+    print(f'preview: {path}')
 
 
 if __name__ == '__main__':
