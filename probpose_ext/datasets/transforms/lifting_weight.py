@@ -3,8 +3,11 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmpose.registry import TRANSFORMS
 
+from ...utils.validation import strict_kwargs
+
 
 @TRANSFORMS.register_module()
+@strict_kwargs
 class SoftLiftingTargetWeight(BaseTransform):
     """Use the target frame's ``lifting_target_visible`` as a continuous
     ``lifting_target_weight``.
