@@ -159,6 +159,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--data-root', default='data/synthpose')
     parser.add_argument('--crop-root', default='data/synthpose_crop')
+    parser.add_argument('--motion-root', default='data/synthmotion',
+                        help='SynthMotion (generated if missing) for the '
+                        'zoo lifters')
+    parser.add_argument('--no-lifting', action='store_true',
+                        help='skip the zoo lifters on SynthMotion')
     parser.add_argument('--num-train', type=int, default=3000)
     parser.add_argument('--num-val', type=int, default=500)
     parser.add_argument('--seed', type=int, default=0)
@@ -1181,6 +1186,11 @@ def write_summary(summary: dict, work_dir: str) -> str:
     if summary['finetune'] is not None:
         lines += ['## Fine-tuning', '', finetune_text(summary['finetune']),
                   '']
+    if summary.get('lifting'):
+        lines += ['## 3D lifting', '', 'The zoo lifters on SynthMotion test '
+                  '(ground-truth 2D input; P1 = MPJPE, P2 = P-MPJPE):', '',
+                  summary['lifting']['table'], '',
+                  *summary['lifting']['lines'], '']
     if summary['pictures']:
         lines += ['## Pictures', '']
         lines += [f'* {name}: `{path}`'
@@ -1196,6 +1206,58 @@ def write_summary(summary: dict, work_dir: str) -> str:
         'inout'] else None
     _write_json(osp.join(work_dir, 'summary.json'), json_summary)
     return text
+
+
+def lifting_demo(args) -> Optional[dict]:
+    """The published SynthMotion lifters on SynthMotion test (generated
+    into ``--motion-root`` if missing): P1/P2 and the GraphMLP-style lifter
+    against MMPose's TCN at equal frame counts.
+
+    Returns:
+        dict | None: ``rows`` (:func:`~probpose_ext.analysis.lifting.
+        lifter_row`), ``versus`` and ``table``; None when no lifter is
+        published.
+    """
+    from mmengine.config import Config
+
+    from probpose_ext.analysis.lifting import (lifter_row, lifter_table,
+                                               model_parameters,
+                                               same_frames_comparison,
+                                               versus_text)
+    from probpose_ext.apis.runs import evaluate_cached
+    from probpose_ext.apis.zoo import zoo_models
+    lifters = {name: entry for name, entry in zoo_models().items()
+               if entry.get('In Collection') == 'SynthMotion'}
+    if not lifters:
+        print('No lifter published (tools/analysis_tools/'
+              'lifter_comparison.py --publish): lifting skipped.')
+        return None
+    root = args.motion_root
+    if not osp.isdir(root):
+        from probpose_ext.datasets.generators.synthmotion import \
+            make_synthmotion
+        print(f'Generating SynthMotion into {root} ...')
+        make_synthmotion(root, seed=args.seed, progress=False)
+    rows = []
+    for name in sorted(lifters):
+        entry = lifters[name]
+        cfg = Config.fromfile(entry['Config'])
+        for loader in ('val_dataloader', 'test_dataloader'):
+            cfg[loader].dataset.data_root = osp.abspath(root) + '/'
+        print(f"Evaluating {name} ({entry['Weights']}) ...")
+        with _quiet():
+            metrics, _ = evaluate_cached(
+                cfg, entry['Weights'], osp.join(args.work_dir, 'lifting',
+                                                name), dump=False)
+        rows.append(lifter_row(name, cfg.model.backbone.type,
+                               cfg.test_dataloader.dataset.seq_len,
+                               model_parameters(cfg), metrics, None))
+    rows.sort(key=lambda r: (r['frames'], r['backbone']))
+    versus = same_frames_comparison(rows)
+    table = lifter_table(rows)
+    print(table, *versus_text(versus), sep='\n')
+    return dict(rows=rows, versus=versus, table=table,
+                lines=versus_text(versus))
 
 
 def run_demo(args, splits: Dict[str, Split]) -> dict:
@@ -1250,6 +1312,12 @@ def run_demo(args, splits: Dict[str, Split]) -> dict:
     elif args.finetune_iters > 0:
         print(f'Fine-tuning skipped: {PROBPOSE} is not published.')
 
+    lifting = None
+    if not args.no_lifting:
+        start = time.time()
+        lifting = lifting_demo(args)
+        seconds['lifting'] = time.time() - start
+
     paths = {}
     for kind, title in (('grid', 'prediction grid'),
                         ('outside', 'keypoints outside the image')):
@@ -1262,7 +1330,7 @@ def run_demo(args, splits: Dict[str, Split]) -> dict:
                       for p in calibration['plots']})
     return dict(results=results, missing=missing, inout=inout,
                 calibration=calibration, pictures=pictures, paths=paths,
-                finetune=finetuned, seconds=seconds)
+                finetune=finetuned, lifting=lifting, seconds=seconds)
 
 
 def main(argv: Optional[List[str]] = None) -> dict:
@@ -1297,6 +1365,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
         models=demo['results'], inout=demo['inout'],
         calibration=demo['calibration'], finetune=demo['finetune'],
         pictures=demo['pictures'], picture_paths=demo['paths'],
+        lifting=demo['lifting'],
         retrain=retrained, seconds={k: round(v, 1)
                                     for k, v in seconds.items()})
     text = write_summary(summary, args.work_dir)

@@ -7,7 +7,8 @@ import os.path as osp
 from typing import Dict, List, Mapping, Optional, Sequence
 
 __all__ = ['lifter_row', 'lifter_table', 'same_frames_comparison',
-           'plot_lifters', 'cell', 'depth_table']
+           'plot_lifters', 'cell', 'depth_table', 'model_parameters',
+           'versus_text']
 
 
 def lifter_row(name: str, backbone: str, frames: int, params: int,
@@ -40,6 +41,32 @@ def lifter_row(name: str, backbone: str, frames: int, params: int,
     if depth:
         row['depth'] = depth
     return row
+
+
+def model_parameters(cfg) -> int:
+    """Number of parameters of a config's model (built through MMPose's
+    registry).
+
+    Args:
+        cfg (mmengine.Config): The config.
+
+    Returns:
+        int: The count.
+    """
+    from mmpose.registry import MODELS
+    from mmpose.utils import register_all_modules
+    register_all_modules()
+    return sum(p.numel() for p in MODELS.build(cfg.model).parameters())
+
+
+def versus_text(versus: Sequence[dict]) -> List[str]:
+    """One line per frame count of :func:`same_frames_comparison`."""
+    return [
+        f"{v['frames']} frame(s): GraphMLP-style - TCN = "
+        f"{v['p1_diff_mm']:+.1f} mm P1 ({v['p1_ratio']:.2f}x), "
+        f"{v['p2_diff_mm']:+.1f} mm P2 ({v['p2_ratio']:.2f}x)"
+        for v in versus
+    ]
 
 
 def same_frames_comparison(rows: Sequence[dict],

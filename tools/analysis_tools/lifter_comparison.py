@@ -31,9 +31,11 @@ except ImportError:  # running from a source checkout without installing
 from mmengine.config import Config  # noqa: E402
 
 from probpose_ext.analysis.curves import read_curve  # noqa: E402
-from probpose_ext.analysis.lifting import (lifter_row,  # noqa: E402
-                                           lifter_table, plot_lifters,
-                                           same_frames_comparison)
+from probpose_ext.analysis.lifting import (depth_table,  # noqa: E402
+                                           lifter_row, lifter_table,
+                                           model_parameters, plot_lifters,
+                                           same_frames_comparison,
+                                           versus_text)
 from probpose_ext.apis.runs import (evaluate_cached,  # noqa: E402
                                     run_logs, train_resumable,
                                     training_minutes, write_json)
@@ -71,14 +73,6 @@ def run_dir(work_dir: str, config: str) -> str:
     return osp.join(work_dir, osp.basename(config).split('_1xb')[0])
 
 
-def _params(cfg: Config) -> int:
-    from mmpose.registry import MODELS
-    from mmpose.utils import register_all_modules
-    register_all_modules()
-    model = MODELS.build(cfg.model)
-    return sum(p.numel() for p in model.parameters())
-
-
 def _curve(work_dir: str) -> list:
     return read_curve(''.join(open(p).read() for p in run_logs(work_dir)),
                       'MPJPE')
@@ -105,7 +99,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
         metrics, _ = evaluate_cached(config, checkpoint,
                                      osp.join(work, 'test'), dump=False)
         row = lifter_row(name, cfg.model.backbone.type,
-                         cfg.test_dataloader.dataset.seq_len, _params(cfg),
+                         cfg.test_dataloader.dataset.seq_len,
+                         model_parameters(cfg),
                          metrics, training_minutes(work, 'MPJPE'))
         row.update(config=config, epochs=epochs)
         rows.append(row)
@@ -118,11 +113,10 @@ def main(argv: Optional[List[str]] = None) -> dict:
     table = lifter_table(rows)
     lines = [f'SynthMotion test (S9, S11; ground-truth 2D input), '
              f'{stamp["date"]}, {stamp["machine"]}', '', table, '']
-    for v in versus:
-        lines.append(
-            f"{v['frames']} frame(s): GraphMLP-style - TCN = "
-            f"{v['p1_diff_mm']:+.1f} mm P1 ({v['p1_ratio']:.2f}x), "
-            f"{v['p2_diff_mm']:+.1f} mm P2 ({v['p2_ratio']:.2f}x)")
+    lines += versus_text(versus)
+    if any('depth' in r for r in rows):
+        lines += ['', 'Depth uncertainty (non-root joints, root-relative '
+                  'depth):', '', depth_table(rows)]
     os.makedirs(args.out_dir, exist_ok=True)
     with open(osp.join(args.out_dir, 'table.md'), 'w') as f:
         f.write('\n'.join(lines) + '\n')
