@@ -38,7 +38,7 @@ def test_config_families():
         for algo in ('tcn', 'graphmlp'):
             for data in ('synthmotion', 'h36m'):
                 assert f'pose-lift_{algo}-{frames}_1xb256-6e_{data}.py' in names
-    assert len(CONFIGS) == 17
+    assert len(CONFIGS) == 16
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: p.stem)
