@@ -76,7 +76,8 @@ def same_frames_comparison(rows: Sequence[dict],
     were trained with.
 
     Args:
-        rows (Sequence[dict]): :func:`lifter_row` rows.
+        rows (Sequence[dict]): :func:`lifter_row` rows; the first row of a
+            backbone and frame count is the one compared.
         ours (str): Backbone type compared.
         baseline (str): Backbone type compared against.
 
@@ -85,7 +86,9 @@ def same_frames_comparison(rows: Sequence[dict],
         ``p1_baseline``, ``p1_diff_mm`` (ours - baseline, negative = ours
         better) and ``p1_ratio``, and the same for P2.
     """
-    by = {(r['backbone'], r['frames']): r for r in rows}
+    by: Dict[tuple, dict] = {}
+    for r in rows:  # the first row of each backbone and frame count
+        by.setdefault((r['backbone'], r['frames']), r)
     out = []
     for frames in sorted({r['frames'] for r in rows}):
         a, b = by.get((ours, frames)), by.get((baseline, frames))

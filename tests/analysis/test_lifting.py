@@ -30,6 +30,11 @@ def test_rows_in_millimetres_and_same_frame_differences():
     assert versus[1]['p2_ratio'] == pytest.approx(1.1)
     # a frame count with one backbone only is not compared
     assert [v['frames'] for v in same_frames_comparison(rows[:3])] == [1]
+    # a later row of the same backbone and frames does not replace the first
+    extra = lifter_row('tcn-1-variant', 'TCN', 1, 10,
+                       {'MPJPE': 0.030, 'P-MPJPE': 0.02}, None)
+    assert same_frames_comparison(rows + [extra])[0]['p1_diff_mm'] == \
+        pytest.approx(-6)
 
 
 def test_table_and_plot(tmp_path):

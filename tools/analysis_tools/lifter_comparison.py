@@ -109,7 +109,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
     stamp = dict(date=datetime.now(timezone.utc).isoformat(timespec='seconds'),
                  machine=f'{os.cpu_count()} CPU cores '
                  f'({platform.machine()}), {platform.platform()}')
-    versus = same_frames_comparison(rows)
+    # the zoo lifters only: an --extra TCN of the same frame count (e.g.
+    # a depth-uncertainty variant) is not the baseline
+    versus = same_frames_comparison([r for r in rows if r['name'] in ZOO])
     table = lifter_table(rows)
     lines = [f'SynthMotion test (S9, S11; ground-truth 2D input), '
              f'{stamp["date"]}, {stamp["machine"]}', '', table, '']
