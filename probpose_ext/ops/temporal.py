@@ -130,11 +130,14 @@ def temporally_correlated_noise(rng: np.random.Generator,
     z = rng.standard_normal(size=shape)
     if rho == 0.0 or shape[0] <= 1:
         return std * z
+    # the AR(1) recursion x_t = rho x_{t-1} + sqrt(1 - rho^2) z_t unrolled:
+    # x = A z with A[t, s] = rho^(t - s) (times sqrt(1 - rho^2) for s > 0),
+    # one matrix product instead of a loop over frames
     innovation = math.sqrt(max(1.0 - rho * rho, 0.0))
-    noise = np.empty(shape, dtype=np.float64)
-    noise[0] = z[0]
-    for t in range(1, shape[0]):
-        noise[t] = rho * noise[t - 1] + innovation * z[t]
+    lag = np.subtract.outer(np.arange(shape[0]), np.arange(shape[0]))
+    mix = np.where(lag >= 0, rho**np.maximum(lag, 0), 0.0)
+    mix[:, 1:] *= innovation
+    noise = (mix @ z.reshape(shape[0], -1)).reshape(shape)
     return std * noise
 
 
