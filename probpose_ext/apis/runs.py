@@ -17,6 +17,7 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 __all__ = [
     'jsonable', 'write_json', 'file_key', 'cached', 'train_resumable',
+    'trained_checkpoint',
     'run_logs', 'training_minutes', 'evaluate_cached'
 ]
 
@@ -91,6 +92,34 @@ def train_resumable(config: str,
         cmd += ['--cfg-options', *cfg_options]
     print(f'[{tag}] {" ".join(cmd)}', flush=True)
     subprocess.run(cmd, check=True)
+
+
+def trained_checkpoint(config: str,
+                       work_dir: str,
+                       max_epochs: int,
+                       cfg_options: Sequence[str] = (),
+                       tag: str = 'train',
+                       train: bool = True) -> Optional[str]:
+    """The end-of-schedule checkpoint ``<work_dir>/epoch_<max_epochs>.pth``
+    of a run, trained first (:func:`train_resumable`) when it is missing.
+
+    Args:
+        config (str): The config file.
+        work_dir (str): The run's work directory.
+        max_epochs (int): The schedule's length (with ``cfg_options``).
+        cfg_options (Sequence[str]): ``--cfg-options`` items.
+        tag (str): Prefix of the progress line printed.
+        train (bool): Train a missing run; False returns None instead.
+
+    Returns:
+        str | None: The checkpoint, or None (not trained, ``train=False``).
+    """
+    checkpoint = osp.join(work_dir, f'epoch_{max_epochs}.pth')
+    if not osp.isfile(checkpoint):
+        if not train:
+            return None
+        train_resumable(config, work_dir, cfg_options, tag=tag)
+    return checkpoint
 
 
 def run_logs(work_dir: str) -> List[str]:

@@ -35,3 +35,12 @@ def test_file_key_changes_with_the_file(tmp_path):
     os.utime(path, (1, 1))
     assert file_key(str(path)) != key
     assert jsonable({1: float('nan')}) == {'1': None}
+
+
+def test_trained_checkpoint_without_training(tmp_path):
+    from probpose_ext.apis.runs import trained_checkpoint
+    assert trained_checkpoint('cfg.py', str(tmp_path), 6,
+                              train=False) is None
+    (tmp_path / 'epoch_6.pth').write_bytes(b'')
+    assert trained_checkpoint('cfg.py', str(tmp_path), 6) == str(
+        tmp_path / 'epoch_6.pth')

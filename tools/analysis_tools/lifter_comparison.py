@@ -37,7 +37,7 @@ from probpose_ext.analysis.lifting import (depth_table,  # noqa: E402
                                            same_frames_comparison,
                                            versus_text)
 from probpose_ext.apis.runs import (evaluate_cached,  # noqa: E402
-                                    run_logs, train_resumable,
+                                    run_logs, trained_checkpoint,
                                     training_minutes, write_json)
 from probpose_ext.apis.zoo import publish  # noqa: E402
 
@@ -88,12 +88,12 @@ def main(argv: Optional[List[str]] = None) -> dict:
         cfg = Config.fromfile(config)
         epochs = int(cfg.train_cfg.max_epochs)
         work = run_dir(args.work_dir, config)
-        checkpoint = osp.join(work, f'epoch_{epochs}.pth')
-        if not osp.isfile(checkpoint):
-            if args.no_train:
-                print(f'[lifter_comparison] {name}: not trained, skipped')
-                continue
-            train_resumable(config, work, tag='lifter_comparison')
+        checkpoint = trained_checkpoint(config, work, epochs,
+                                        tag='lifter_comparison',
+                                        train=not args.no_train)
+        if checkpoint is None:
+            print(f'[lifter_comparison] {name}: not trained, skipped')
+            continue
         print(f'[lifter_comparison] evaluating {name}: {checkpoint}',
               flush=True)
         metrics, _ = evaluate_cached(config, checkpoint,

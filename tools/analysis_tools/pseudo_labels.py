@@ -37,7 +37,7 @@ from mmengine.config import Config, DictAction  # noqa: E402
 
 from probpose_ext.analysis import pseudo_labels as pl  # noqa: E402
 from probpose_ext.apis.runs import (cached, evaluate_cached,  # noqa: E402
-                                    file_key, train_resumable,
+                                    file_key, trained_checkpoint,
                                     training_minutes, write_json)
 from probpose_ext.datasets.h36m_npz import (load_h36m_npz,  # noqa: E402
                                             save_h36m_npz)
@@ -70,17 +70,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def _dataset_file(cfg: Config, which: str) -> str:
     ds = cfg[f'{which}_dataloader']['dataset']
     return osp.join(ds['data_root'], ds['ann_file'])
-
-
-def _finished(work_dir: str, max_epochs: int) -> bool:
-    return osp.isfile(osp.join(work_dir, f'epoch_{max_epochs}.pth'))
-
-
-def _train(config: str, work_dir: str, options: List[str],
-           max_epochs: int, tag: str) -> str:
-    if not _finished(work_dir, max_epochs):
-        train_resumable(config, work_dir, options, tag=tag)
-    return osp.join(work_dir, f'epoch_{max_epochs}.pth')
 
 
 def _config(path: str, options: List[str]) -> Config:
@@ -150,8 +139,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
     # 2. the teacher, on the labelled subjects
     epochs = int(teacher_cfg.train_cfg.max_epochs)
     ann = f'train_dataloader.dataset.ann_file={files["labelled"]}'
-    teacher_ckpt = _train(args.teacher_config, osp.join(work, 'teacher'),
-                          [*args.cfg_options, ann], epochs, 'teacher')
+    teacher_ckpt = trained_checkpoint(
+        args.teacher_config, osp.join(work, 'teacher'), epochs,
+        [*args.cfg_options, ann], tag='teacher')
 
     # 3. its pseudo-labels of the held-back subjects
     _, dump = evaluate_cached(
@@ -179,14 +169,13 @@ def main(argv: Optional[List[str]] = None) -> dict:
     epochs_s = int(student_cfg.train_cfg.max_epochs)
     pl.check_student_pipeline(student_cfg.train_dataloader.dataset.pipeline)
     ann = f'train_dataloader.dataset.ann_file={student_file}'
-    student_ckpt = _train(args.student_config,
-                          osp.join(work, f'student_{args.weighting}'),
-                          [*args.cfg_options, ann], epochs_s, 'student')
+    student_ckpt = trained_checkpoint(
+        args.student_config, osp.join(work, f'student_{args.weighting}'),
+        epochs_s, [*args.cfg_options, ann], tag='student')
     ann = f'train_dataloader.dataset.ann_file={files["labelled"]}'
-    labelled_ckpt = _train(args.student_config,
-                           osp.join(work, 'labelled_only'),
-                           [*args.cfg_options, ann], epochs_s,
-                           'labelled-only')
+    labelled_ckpt = trained_checkpoint(
+        args.student_config, osp.join(work, 'labelled_only'), epochs_s,
+        [*args.cfg_options, ann], tag='labelled-only')
 
     # 5. all three on the test subjects
     rows = []

@@ -41,7 +41,7 @@ from probpose_ext.analysis.tic_comparison import (  # noqa: E402
     FORMS, comparison_row, comparison_table, covariance_eval_config,
     plot_comparison, rows_in_order)
 from probpose_ext.apis.runs import (evaluate_cached,  # noqa: E402
-                                    train_resumable, training_minutes)
+                                    trained_checkpoint, training_minutes)
 from probpose_ext.apis.zoo import publish, resolve  # noqa: E402
 from probpose_ext.models.heads.tic_head import COVARIANCES  # noqa: E402
 
@@ -74,17 +74,6 @@ def _run_dir(args, covariance: str) -> str:
     return osp.join(args.work_dir, covariance)
 
 
-def _finished(work_dir: str, max_epochs: int) -> bool:
-    return osp.isfile(osp.join(work_dir, f'epoch_{max_epochs}.pth'))
-
-
-def train(args, covariance: str) -> None:
-    """``tools/train.py --resume`` of one covariance option."""
-    train_resumable(args.config, _run_dir(args, covariance),
-                    [f'model.head.covariance={covariance}'],
-                    tag='tic_comparison')
-
-
 def evaluate(config: Config, checkpoint: str, out_dir: str,
              data_root: Optional[str] = None) -> dict:
     """``tools/test.py`` metrics of ``checkpoint`` with covariance metrics
@@ -104,16 +93,17 @@ def main(argv: Optional[List[str]] = None) -> dict:
     results, tic_metrics = {}, None
     for covariance in args.covariances:
         work_dir = _run_dir(args, covariance)
-        if not _finished(work_dir, max_epochs):
-            if args.no_train:
-                print(f'[tic_comparison] {covariance}: not trained, skipped')
-                continue
-            train(args, covariance)
-        cfg = Config.fromfile(args.config)
-        cfg.merge_from_dict({'model.head.covariance': covariance})
         # the end of the schedule, the same for every option (a best-AP
         # checkpoint would pick different epochs)
-        checkpoint = osp.join(work_dir, f'epoch_{max_epochs}.pth')
+        checkpoint = trained_checkpoint(
+            args.config, work_dir, max_epochs,
+            [f'model.head.covariance={covariance}'], tag='tic_comparison',
+            train=not args.no_train)
+        if checkpoint is None:
+            print(f'[tic_comparison] {covariance}: not trained, skipped')
+            continue
+        cfg = Config.fromfile(args.config)
+        cfg.merge_from_dict({'model.head.covariance': covariance})
         print(f'[tic_comparison] evaluating {covariance}: {checkpoint}',
               flush=True)
         metrics = evaluate(cfg, checkpoint, osp.join(work_dir, 'eval'))
