@@ -1,10 +1,13 @@
 """Data transforms of probpose_ext, registered in MMPose's ``TRANSFORMS``."""
+from .corruption import ImageCorruption
 from .crop_out import RandomCropOut
 from .flip import RandomFlipRawVis
 from .keypoint_noise import KeypointGaussianNoise, TemporalGaussianNoise
+from .keypoint_sampling import SampleKeypoints2D
 from .lifting_weight import SoftLiftingTargetWeight
 
 __all__ = [
-    'KeypointGaussianNoise', 'RandomCropOut', 'RandomFlipRawVis',
-    'SoftLiftingTargetWeight', 'TemporalGaussianNoise'
+    'ImageCorruption', 'KeypointGaussianNoise', 'RandomCropOut',
+    'RandomFlipRawVis',
+    'SampleKeypoints2D', 'SoftLiftingTargetWeight', 'TemporalGaussianNoise'
 ]
