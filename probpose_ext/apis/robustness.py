@@ -49,13 +49,13 @@ STAGES = ('frames', 'sources', 'matrix', 'image', 'video', 'keypoint')
 #: lifter configs of the study (configs/synthmotion_video)
 LIFTER_CONFIGS = dict(
     tcn1='configs/synthmotion_video/'
-    'pose-lift_tcn-1frm_1xb256-20e_synthmotion-video.py',
+    'pose-lift_tcn-1frm_1xb256-16e_synthmotion-video.py',
     tcn27='configs/synthmotion_video/'
-    'pose-lift_tcn-27frm_1xb256-20e_synthmotion-video.py',
+    'pose-lift_tcn-27frm_1xb256-16e_synthmotion-video.py',
     tagn27='configs/synthmotion_video/'
-    'pose-lift_tcn-27frm-tagn_1xb256-20e_synthmotion-video.py',
+    'pose-lift_tcn-27frm-tagn_1xb256-16e_synthmotion-video.py',
     ca27='configs/synthmotion_video/'
-    'pose-lift_ca-tcn-27frm_1xb256-20e_synthmotion-video.py')
+    'pose-lift_ca-tcn-27frm_1xb256-16e_synthmotion-video.py')
 #: the video / keypoint benchmarks' lifters: name -> LIFTER_CONFIGS key
 VIDEO_LIFTERS = {'TCN-27': 'tcn27', 'TCN-27 TAGN': 'tagn27',
                  'CA-TCN-27 TAGN': 'ca27'}
@@ -138,7 +138,7 @@ class RobustnessSettings:
     keypoint_corruptions: Optional[Tuple[str, ...]] = None
     image_subset: int = 150
     video_camera: str = '54138969'
-    lifter_epochs: int = 12
+    lifter_epochs: int = 16
     seed: int = 0
     batch_size: int = 64
 

@@ -1,7 +1,7 @@
 # The 27-frame TCN trained with temporally correlated 2D noise (TAGN, as
 # configs/synthmotion/pose-lift_tcn-27frm-tagn_1xb256-6e_synthmotion.py) on
 # SynthMotion-Video's ground-truth 2D (docs/robustness.md).
-_base_ = ['./pose-lift_tcn-27frm_1xb256-20e_synthmotion-video.py']
+_base_ = ['./pose-lift_tcn-27frm_1xb256-16e_synthmotion-video.py']
 
 codec = {{_base_.codec}}
 meta_keys = {{_base_.meta_keys}}

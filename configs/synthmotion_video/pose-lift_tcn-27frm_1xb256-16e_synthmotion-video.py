@@ -16,7 +16,7 @@ val_dataloader = dict(
     dataset=dict(data_root=data_root, ann_file=test_ann_file))
 test_dataloader = val_dataloader
 
-max_epochs = 20
+max_epochs = 16
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 param_scheduler = [
     dict(type='LinearLR', begin=0, end=100, start_factor=0.01,

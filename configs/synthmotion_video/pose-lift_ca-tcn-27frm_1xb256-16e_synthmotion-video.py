@@ -3,7 +3,7 @@
 # SynthMotion-Video's ground-truth 2D (docs/robustness.md). Its input
 # confidences are 1 in training; at test the 2D models' keypoint scores
 # weigh the frames of its first temporal convolution.
-_base_ = ['./pose-lift_tcn-27frm-tagn_1xb256-20e_synthmotion-video.py']
+_base_ = ['./pose-lift_tcn-27frm-tagn_1xb256-16e_synthmotion-video.py']
 
 codec = dict(
     type='VideoPoseLifting', num_keypoints=17, zero_center=True,
