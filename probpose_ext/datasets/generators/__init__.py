@@ -11,6 +11,8 @@
 * :mod:`.synthpose`: SynthPose, synthetic 2D pose images in COCO format.
 * :mod:`.synthmotion`: SynthMotion, synthetic 3D motion sequences seen by
   four cameras, in MMPose's Human3.6M annotation layout (no images).
+* :mod:`.synthmotion_video`: the SynthMotion sequences rendered to video
+  frames by the SynthPose renderer (npz and COCO annotations).
 * :mod:`.cropcoco`: CropCOCO, cropped copies of COCO keypoint data sets.
 * :mod:`.common`: per-item random generators, argument checks, encoding,
   atomic output directories and the worker pool the generators share.

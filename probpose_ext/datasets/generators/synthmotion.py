@@ -65,11 +65,12 @@ from .common import (atomic_output_dir, check_params, check_seed,
                      check_workers, item_rng, num_workers, progress_map,
                      resolve_out_dir, write_bytes)
 from .kinematics import select_joints
-from .motion import ACTIONS, sample_motion, subject_body
+from .motion import ACTIONS, Motion, sample_motion, subject_body
 
 __all__ = [
     'GENERATOR_VERSION', 'SPLITS', 'SynthMotionParams', 'action_label',
-    'subject_cameras', 'bbox_center_scale', 'make_synthmotion'
+    'subject_key', 'subject_model', 'subject_cameras', 'sequence_motion',
+    'video_arrays', 'bbox_center_scale', 'npz_bytes', 'make_synthmotion'
 ]
 
 GENERATOR_VERSION = '1.0.0'
@@ -149,8 +150,26 @@ def action_label(action: str) -> str:
     return ''.join(word.capitalize() for word in action.split('_'))
 
 
-def _subject_key(subject: str) -> int:
+def subject_key(subject: str) -> int:
+    """The key of a subject in its random streams: the CRC-32 of its
+    name (see the module docstring)."""
     return zlib.crc32(subject.encode('utf-8'))
+
+
+def subject_model(seed: int, subject: str) -> Tuple[np.ndarray, float]:
+    """The body of a subject (:func:`~.motion.subject_body` drawn from its
+    own stream).
+
+    Args:
+        seed (int): Base seed.
+        subject (str): Subject name.
+
+    Returns:
+        tuple:
+        - body (np.ndarray): Proportions in body units, shape (B, ).
+        - height (float): Standing height in metres.
+    """
+    return subject_body(item_rng(seed, _BODY, subject_key(subject)))
 
 
 def subject_cameras(seed: int,
@@ -167,7 +186,7 @@ def subject_cameras(seed: int,
     Returns:
         list[PinholeCamera]: ``camera1`` .. ``camera4``.
     """
-    rng = item_rng(seed, _CAMERAS, _subject_key(subject))
+    rng = item_rng(seed, _CAMERAS, subject_key(subject))
     noise = rng.normal(0.0, 1.0, 10) * jitter
     azimuths = np.array([70.0, -70.0, 110.0, -110.0]) + 3.0 * noise[:4]
     return h36m_like_rig(
@@ -197,39 +216,91 @@ def bbox_center_scale(pixels: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     return (low + high) / 2, size * BBOX_PADDING / PIXEL_STD
 
 
+def sequence_motion(seed: int, subject: str, action: str, rep: int,
+                    body: np.ndarray, height: float, frames: int,
+                    fps: int) -> Motion:
+    """The motion of sequence ``(subject, action, rep)``
+    (:func:`~.motion.sample_motion` drawn from the sequence's stream).
+
+    Args:
+        seed (int): Base seed.
+        subject (str): Subject name.
+        action (str): One of :data:`~.motion.ACTIONS`.
+        rep (int): Repetition, from 0.
+        body (np.ndarray): The subject's proportions, shape (B, )
+            (:func:`subject_model`).
+        height (float): The subject's standing height in metres.
+        frames (int): Number of frames T.
+        fps (int): Frames per second.
+
+    Returns:
+        Motion: Angles (T, D), translation (T, 3), heading (T, ) and world
+        joints (T, J, 3) of the sequence.
+    """
+    rng = item_rng(seed, _SEQUENCE, subject_key(subject),
+                   ACTIONS.index(action), rep)
+    return sample_motion(action, frames, fps, body, height, rng)
+
+
+def video_arrays(world: np.ndarray, camera: PinholeCamera, subject: str,
+                 action: str, rep: int) -> Dict[str, np.ndarray]:
+    """The npz rows of one video: a sequence's Human3.6M-17 joints seen by
+    one camera (see the module docstring for the fields).
+
+    Args:
+        world (np.ndarray): World joints in Human3.6M-17 order (metres),
+            shape (T, 17, 3).
+        camera (PinholeCamera): The camera.
+        subject (str): Subject name.
+        action (str): One of :data:`~.motion.ACTIONS`.
+        rep (int): Repetition, from 0.
+
+    Returns:
+        dict[str, np.ndarray]: ``imgname`` (T, ), ``center`` (T, 2),
+        ``scale`` (T, ), ``part`` (T, 17, 3) and ``S`` (T, 17, 4).
+    """
+    label = f'{action_label(action)}_{rep + 1}'
+    cam = camera.world_to_camera(world).astype(np.float32)
+    pixels = camera.camera_to_pixel(cam.astype(np.float64))
+    center, scale = bbox_center_scale(pixels)
+    ones = np.ones(cam.shape[:-1] + (1, ), dtype=np.float32)
+    video = f'{subject}_{label}.{camera.id}'
+    return dict(
+        imgname=np.array([
+            f'{subject}/{video}/{video}_{i + 1:06d}.jpg'
+            for i in range(len(world))
+        ]),
+        center=center.astype(np.float32),
+        scale=scale.astype(np.float32),
+        part=np.concatenate([pixels.astype(np.float32), ones], axis=-1),
+        S=np.concatenate([cam, ones], axis=-1))
+
+
 def _sequence_task(task: Tuple) -> Dict[str, np.ndarray]:
     """Sample one sequence and project it into every camera."""
     seed, subject, action, rep, body, height, cameras, params = task
-    rng = item_rng(seed, _SEQUENCE, _subject_key(subject),
-                   ACTIONS.index(action), rep)
-    motion = sample_motion(action, params.frames, params.fps, body, height,
-                           rng)
+    motion = sequence_motion(seed, subject, action, rep, body, height,
+                             params.frames, params.fps)
     world = select_joints(motion.joints, 'h36m17')
-    num, label = params.frames, f'{action_label(action)}_{rep + 1}'
-    out: Dict[str, list] = dict(imgname=[], center=[], scale=[], part=[], S=[])
-    for camera in cameras:
-        cam = camera.world_to_camera(world).astype(np.float32)
-        pixels = camera.camera_to_pixel(cam.astype(np.float64))
-        center, scale = bbox_center_scale(pixels)
-        ones = np.ones(cam.shape[:-1] + (1, ), dtype=np.float32)
-        video = f'{subject}_{label}.{camera.id}'
-        out['imgname'] += [
-            f'{subject}/{video}/{video}_{i + 1:06d}.jpg' for i in range(num)
-        ]
-        out['center'].append(center.astype(np.float32))
-        out['scale'].append(scale.astype(np.float32))
-        out['part'].append(
-            np.concatenate([pixels.astype(np.float32), ones], axis=-1))
-        out['S'].append(np.concatenate([cam, ones], axis=-1))
+    videos = [
+        video_arrays(world, camera, subject, action, rep) for camera in cameras
+    ]
     return {
-        k: np.array(v) if k == 'imgname' else np.concatenate(v)
-        for k, v in out.items()
+        k: np.concatenate([v[k] for v in videos])
+        for k in ('imgname', 'center', 'scale', 'part', 'S')
     }
 
 
-def _npz_bytes(arrays: Dict[str, np.ndarray]) -> bytes:
+def npz_bytes(arrays: Dict[str, np.ndarray]) -> bytes:
     """An uncompressed ``.npz`` with fixed time stamps (``np.savez`` stamps
-    the current time, which would make the output differ between runs)."""
+    the current time, which would make the output differ between runs).
+
+    Args:
+        arrays (dict[str, np.ndarray]): Name -> array (no object arrays).
+
+    Returns:
+        bytes: The file.
+    """
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, 'w', zipfile.ZIP_STORED) as zf:
         for name, array in arrays.items():
@@ -305,8 +376,7 @@ def make_synthmotion(out_dir: Union[str, os.PathLike],
         for subject in subjects[split]:
             cameras[subject] = subject_cameras(seed, subject,
                                                params.camera_jitter)
-            body, height = subject_body(
-                item_rng(seed, _BODY, _subject_key(subject)))
+            body, height = subject_model(seed, subject)
             tasks += [(seed, subject, action, rep, body, height,
                        cameras[subject], params) for action in params.actions
                       for rep in range(params.reps)]
@@ -341,7 +411,7 @@ def make_synthmotion(out_dir: Union[str, os.PathLike],
                 for key in ('imgname', 'center', 'scale', 'part', 'S')
             }
             rel = f'{ann_dir}/fps{params.fps}/synthmotion_{split}.npz'
-            write_bytes(tmp / rel, _npz_bytes(arrays))
+            write_bytes(tmp / rel, npz_bytes(arrays))
             summary['splits'][split] = dict(
                 subjects=list(subjects[split]),
                 num_videos=len(chunk) * len(cameras[subjects[split][0]]),
