@@ -31,12 +31,14 @@ Note:
     - N: frames of the annotation file
     - K: keypoints (17)
 """
+import filecmp
 import os
 import os.path as osp
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from .generators.synthmotion import npz_bytes
 from ..ops.joint_mapping import (COCO_TO_H36M_WEIGHTS, map_keypoints,
                                  map_scores)
 from ..utils.validation import load_pickle
@@ -105,17 +107,22 @@ def write_source(prefix: str,
         if factor.shape != (n, 2 * k, 2 * k):
             raise ValueError(f'factor must have shape ({n}, {2 * k}, '
                              f'{2 * k}), got {factor.shape}')
-        _atomic_save(
-            dist_file, lambda f: np.savez(
-                f, mean=keypoints.astype(np.float32), factor=factor))
+        arrays = dict(mean=keypoints.astype(np.float32), factor=factor)
+        _atomic_save(dist_file, lambda f: f.write(npz_bytes(arrays)))
         out['dist_file'] = dist_file
     return out
 
 
 def _atomic_save(path: str, save) -> None:
+    """Write through a temporary file renamed into place; an existing file
+    with the same bytes is kept (its modification time too, which the
+    caches of the robustness study key on)."""
     tmp = f'{path}.tmp-{os.getpid()}'
     with open(tmp, 'wb') as f:
         save(f)
+    if osp.isfile(path) and filecmp.cmp(tmp, path, shallow=False):
+        os.remove(tmp)
+        return
     os.replace(tmp, path)
 
 

@@ -155,3 +155,19 @@ def test_sample_keypoints_2d_bad_input(tmp_path):
     with pytest.raises(ValueError, match='scale'):
         TRANSFORMS.build(dict(type='SampleKeypoints2D', dist_file=dist_file,
                               scale=-1))
+
+
+def test_rewriting_the_same_source_keeps_the_files(tmp_path):
+    """Caches key on modification times: identical content is not
+    rewritten, changed content is."""
+    import os
+    rng = np.random.default_rng(7)
+    kpts, scores = rng.normal(size=(3, 17, 2)), np.ones((3, 17))
+    factor = rng.normal(size=(3, 34, 34))
+    out = write_source(str(tmp_path / 's'), kpts, scores, factor)
+    for path in out.values():
+        os.utime(path, ns=(1, 1))
+    write_source(str(tmp_path / 's'), kpts, scores, factor)
+    assert all(os.stat(p).st_mtime_ns == 1 for p in out.values())
+    write_source(str(tmp_path / 's'), kpts + 1, scores, factor)
+    assert all(os.stat(p).st_mtime_ns != 1 for p in out.values())
