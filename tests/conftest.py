@@ -24,6 +24,18 @@ def tool_env(**extra) -> dict:
     return env
 
 
+def load_tool(path) -> object:
+    """Import a tool script (e.g. ``tools/analysis_tools/x.py``) as a
+    module under a private name, to call its ``main(argv)``."""
+    import importlib.util
+    path = Path(path)
+    spec = importlib.util.spec_from_file_location(f'_tool_{path.stem}',
+                                                  path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def run_python(args, cwd=None, timeout=600, check=True, **env):
     """Run ``python ARGS`` with the test interpreter; return the result."""
     proc = subprocess.run([sys.executable, *map(str, args)],

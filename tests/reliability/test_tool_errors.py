@@ -1,7 +1,6 @@
 """The analysis tools exit with one line naming the bad file, not a
 traceback (run in-process: ``main(argv)`` raises ``SystemExit(message)``,
 which Python prints to stderr with exit status 1)."""
-import importlib.util
 import json
 import pickle
 import re
@@ -9,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, load_tool
 
 from .test_bad_input import _coco, _prediction
 
@@ -19,11 +18,7 @@ TOOLS = REPO / 'tools' / 'analysis_tools'
 
 
 def _tool(name: str):
-    spec = importlib.util.spec_from_file_location(
-        f'_tool_{name}', TOOLS / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool(TOOLS / f'{name}.py')
 
 
 @pytest.fixture

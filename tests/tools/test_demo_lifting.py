@@ -3,7 +3,6 @@ with a random-weight lifter and a tiny SynthMotion: it evaluates the
 published lifters with MMPose's MPJPE metrics, caches the evaluation, and
 skips cleanly when no lifter is published."""
 import argparse
-import importlib.util
 import shutil
 
 import numpy as np
@@ -13,7 +12,7 @@ import yaml
 from probpose_ext.datasets.generators.synthmotion import (SynthMotionParams,
                                                           make_synthmotion)
 from tests.apis._random_ckpt import save_random_checkpoint
-from tests.conftest import REPO
+from tests.conftest import REPO, load_tool
 
 pytestmark = pytest.mark.slow
 
@@ -21,11 +20,7 @@ CONFIG = 'configs/synthmotion/pose-lift_tcn-1frm_1xb256-6e_synthmotion.py'
 
 
 def _demo_module():
-    spec = importlib.util.spec_from_file_location(
-        'demo_for_test', REPO / 'tools' / 'demo.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool(REPO / 'tools' / 'demo.py')
 
 
 def _lifter_zoo(root):
