@@ -24,7 +24,7 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 __all__ = [
-    'matrix_arrays', 'matrix_table', 'plot_matrix', 'robustness_ratio',
+    'matrix_arrays', 'matrix_table', 'matrix_summary', 'plot_matrix', 'robustness_ratio',
     'corruption_summary', 'corruption_table', 'plot_corruption_curves'
 ]
 
@@ -89,6 +89,36 @@ def matrix_table(records: Sequence[Mapping], metric: str = 'P1',
                 text += '*'
             cells.append(f'**{text}**' if v == best[j] else text)
         lines.append(f'| {row} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+
+def matrix_summary(records: Sequence[Mapping],
+                   train_sources: Mapping[str, str],
+                   metric: str = 'P1') -> str:
+    """Per row: the error on its own training source, the mean and the
+    worst over the other test sources (how well it transfers), as
+    markdown.
+
+    Args:
+        records (Sequence[Mapping]): ``{'row', 'source', metric}``.
+        train_sources (Mapping[str, str]): Row -> its training source.
+        metric (str): ``'P1'`` or ``'P2'``.
+
+    Returns:
+        str: The table (``-`` where the row's source is not a column).
+    """
+    rows, cols, values = matrix_arrays(records, metric)
+    lines = [f'| lifter | {metric} on its own source | mean on the other '
+             f'sources | worst other source |', '|---|---|---|---|']
+    for i, row in enumerate(rows):
+        own = train_sources.get(row)
+        others = [j for j, c in enumerate(cols) if c != own]
+        own_text = f'{values[i, cols.index(own)]:.1f}' if own in cols \
+            else '-'
+        worst = max(others, key=lambda j: values[i, j])
+        lines.append(f'| {row} | {own_text} | '
+                     f'{np.nanmean(values[i, others]):.1f} | '
+                     f'{values[i, worst]:.1f} ({cols[worst]}) |')
     return '\n'.join(lines)
 
 
@@ -177,8 +207,8 @@ def corruption_summary(records: Sequence[Mapping], metric: str,
         higher_is_better (bool): Scores or errors.
 
     Returns:
-        list[dict]: The ``by`` keys, ``corruption``, ``clean``, ``mean``
-        and ``ratio``; one extra row per group with ``corruption='all'``
+        list[dict]: The ``by`` keys, ``corruption``, ``clean``, ``mean``,
+        ``delta`` (mean - clean) and ``ratio``; one extra row per group with ``corruption='all'``
         (mean over all corruptions and severities: PoseBench's mRR).
     """
     out = []
@@ -201,6 +231,7 @@ def corruption_summary(records: Sequence[Mapping], metric: str,
                 corruption=name,
                 clean=clean_value,
                 mean=float(np.mean(values)),
+                delta=float(np.mean(values)) - clean_value,
                 ratio=robustness_ratio(clean_value, values,
                                        higher_is_better))
             out.append(row)
@@ -228,7 +259,8 @@ def corruption_table(summary: Sequence[Mapping],
     names = [
         n for n in _unique(r['corruption'] for r in summary) if n != 'all'
     ]
-    head = list(by) + ['clean'] + names + ['mean', 'ratio (mRR)']
+    head = list(by) + ['clean'] + names + ['mean', 'mean - clean',
+                                           'ratio (mRR)']
     lines = ['| ' + ' | '.join(head) + ' |', '|---' * len(head) + '|']
     for group, items in groups.items():
         cells = {r['corruption']: r for r in items}
@@ -239,8 +271,10 @@ def corruption_table(summary: Sequence[Mapping],
             f'{cells[n][value]:.{digits}f}' if n in cells else '-'
             for n in names
         ]
-        row.append(f'{overall["mean"]:.{digits}f}' if overall else '-')
-        row.append(f'{overall["ratio"]:.3f}' if overall else '-')
+        row += [
+            f'{overall["mean"]:.{digits}f}',
+            f'{overall["delta"]:+.{digits}f}', f'{overall["ratio"]:.3f}'
+        ] if overall else ['-'] * 3
         lines.append('| ' + ' | '.join(row) + ' |')
     return '\n'.join(lines)
 

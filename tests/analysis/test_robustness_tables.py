@@ -4,7 +4,8 @@ import pytest
 
 from probpose_ext.analysis.robustness import (corruption_summary,
                                               corruption_table, matrix_arrays,
-                                              matrix_table, plot_corruption_curves,
+                                              matrix_summary, matrix_table,
+                                              plot_corruption_curves,
                                               plot_matrix, robustness_ratio)
 
 MATRIX = [
@@ -26,6 +27,13 @@ def test_matrix_arrays_and_table():
     rows, cols, values = matrix_arrays(MATRIX[:3], 'P2')
     assert np.isnan(values[1, 1])
     assert matrix_table(MATRIX[:3], 'P2').splitlines()[3].endswith('| - |')
+
+
+def test_matrix_summary_own_mean_and_worst():
+    text = matrix_summary(MATRIX, dict(A='gt', B='elsewhere'))
+    lines = text.splitlines()
+    assert lines[2] == '| A | 50.0 | 80.0 | 80.0 (noisy) |'
+    assert lines[3] == '| B | - | 62.5 | 70.0 (noisy) |'
 
 
 def test_robustness_ratio_closed_form():
@@ -59,8 +67,9 @@ def test_corruption_summary_by_brute_force():
     assert by['m2', 'all']['clean'] == pytest.approx(0.5)
     table = corruption_table(summary)
     assert table.splitlines()[0] == ('| model | clean | blur | noise | mean | '
-                                     'ratio (mRR) |')
-    assert '| m1 | 0.600 | 0.450 | 0.300 | 0.375 | 0.625 |' in table
+                                     'mean - clean | ratio (mRR) |')
+    assert '| m1 | 0.600 | 0.450 | 0.300 | 0.375 | -0.225 | 0.625 |' in table
+    assert by['m1', 'all']['delta'] == pytest.approx(-0.225)
 
 
 def test_error_summary_uses_inverse_ratio():
