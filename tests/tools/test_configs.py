@@ -17,7 +17,7 @@ from tests.conftest import DATA, REPO
 
 # every 2D config a user runs; configs/_base_ holds blocks other configs
 # build on (MMPose's layout), not runnable configs
-LIFTING = {'synthmotion', 'h36m'}
+LIFTING = {'synthmotion', 'h36m', 'synthmotion_video'}
 CONFIGS = sorted(p for p in (REPO / 'configs').rglob('*.py')
                  if '_base_' not in p.parts and not LIFTING & set(p.parts))
 COCO = DATA / 'coco'

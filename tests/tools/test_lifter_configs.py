@@ -20,8 +20,10 @@ from tests.conftest import DATA, REPO
 
 pytestmark = pytest.mark.slow
 
-CONFIGS = sorted((REPO / 'configs' / 'synthmotion').glob('*.py')) + sorted(
-    (REPO / 'configs' / 'h36m').glob('*.py'))
+CONFIGS = [
+    p for folder in ('synthmotion', 'h36m', 'synthmotion_video')
+    for p in sorted((REPO / 'configs' / folder).glob('*.py'))
+]
 H36M = DATA / 'h36m'
 
 
@@ -38,15 +40,17 @@ def test_config_families():
         for algo in ('tcn', 'graphmlp'):
             for data in ('synthmotion', 'h36m'):
                 assert f'pose-lift_{algo}-{frames}_1xb256-6e_{data}.py' in names
-    assert len(CONFIGS) == 16
+    assert len(CONFIGS) == 20
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: p.stem)
 def test_lifter_config_trains_and_predicts(path):
     register_all_modules()
     cfg = Config.fromfile(str(path))
-    expected_root = 'data/h36m/' if path.parent.name == 'h36m' \
-        else 'data/synthmotion/'
+    expected_root = {
+        'h36m': 'data/h36m/',
+        'synthmotion_video': 'data/synthmotion_video/'
+    }.get(path.parent.name, 'data/synthmotion/')
     assert cfg.train_dataloader.dataset.data_root == expected_root
     seq_len = cfg.train_dataloader.dataset.seq_len
     assert cfg.test_dataloader.dataset.seq_len == seq_len
