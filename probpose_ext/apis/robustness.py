@@ -309,12 +309,12 @@ def run_matrix_only(settings: RobustnessSettings,
         stage_sources(run)
     else:
         sources_dir = osp.abspath(sources_dir)
-        missing = [
-            f'{s}_{split}.npy' for s in
-            sorted(({r.source for r in rows} | set(sources)) - {'gt'})
-            for split in ('train', 'test')
-            if not osp.isfile(osp.join(sources_dir, f'{s}_{split}.npy'))
-        ]
+        needed = [f'{r.source}_train.npy' for r in rows
+                  if r.source != 'gt']
+        needed += [f'{r.source}_train_dist.npz' for r in rows if r.samples]
+        needed += [f'{s}_test.npy' for s in sources if s != 'gt']
+        missing = sorted({f for f in needed
+                          if not osp.isfile(osp.join(sources_dir, f))})
         if missing:
             raise FileNotFoundError(
                 f'{sources_dir} lacks {missing}; make the sources with '
