@@ -50,6 +50,7 @@ Note:
     - Boxes ``bbox`` are ``(x1, y1, x2, y2)`` in pixels, shape (4,) or
       (1, 4) (MMPose's top-down ``results['bbox']``).
 """
+import functools
 import math
 import os.path as osp
 import re
@@ -161,6 +162,25 @@ def _check(img: np.ndarray, severity: int, rng: np.random.Generator) -> int:
     return severity
 
 
+def _identity_at_zero(fn: Callable) -> Callable:
+    """Check a corruption's arguments (image, severity, rng, bbox) and
+    return a copy of the image at severity 0; ``fn`` only sees severities
+    1..5."""
+
+    @functools.wraps(fn)
+    def corruption(img: np.ndarray,
+                   severity: int,
+                   rng: np.random.Generator,
+                   bbox: BBoxLike = None) -> np.ndarray:
+        severity = _check(img, severity, rng)
+        _as_bbox(bbox)
+        if severity == 0:
+            return img.copy()
+        return fn(img, severity, rng, bbox)
+
+    return corruption
+
+
 def _to_uint8(x: np.ndarray) -> np.ndarray:
     """Round and clip a float image on the 0..255 scale to ``uint8``."""
     return np.clip(np.rint(x), 0, 255).astype(np.uint8)
@@ -215,6 +235,7 @@ def _blur(img: np.ndarray, radius: int, sigma: float,
     return cv2.filter2D(img, -1, kernel, borderType=cv2.BORDER_REFLECT_101)
 
 
+@_identity_at_zero
 def motion_blur(img: np.ndarray,
                 severity: int,
                 rng: np.random.Generator,
@@ -234,14 +255,12 @@ def motion_blur(img: np.ndarray,
     Returns:
         np.ndarray: Corrupted image, (H, W, 3) uint8.
     """
-    severity = _check(img, severity, rng)
-    if severity == 0:
-        return img.copy()
     angle = rng.uniform(*MOTION_BLUR_ANGLES)
     return _blur(img, *_param('motion_blur', severity), angle)
 
 
 # ------------------------------------------------------------------- noise
+@_identity_at_zero
 def gaussian_noise(img: np.ndarray,
                    severity: int,
                    rng: np.random.Generator,
@@ -260,13 +279,11 @@ def gaussian_noise(img: np.ndarray,
     Returns:
         np.ndarray: Corrupted image, (H, W, 3) uint8.
     """
-    severity = _check(img, severity, rng)
-    if severity == 0:
-        return img.copy()
     std = 255.0 * _param('gaussian_noise', severity)
     return _to_uint8(img + std * rng.standard_normal(img.shape))
 
 
+@_identity_at_zero
 def impulse_noise(img: np.ndarray,
                   severity: int,
                   rng: np.random.Generator,
@@ -284,10 +301,7 @@ def impulse_noise(img: np.ndarray,
     Returns:
         np.ndarray: Corrupted image, (H, W, 3) uint8.
     """
-    severity = _check(img, severity, rng)
     out = img.copy()
-    if severity == 0:
-        return out
     amount = _param('impulse_noise', severity)
     hit = rng.random(img.shape) < amount
     salt = rng.random(img.shape) < 0.5
@@ -296,6 +310,7 @@ def impulse_noise(img: np.ndarray,
 
 
 # ----------------------------------------------------------------- digital
+@_identity_at_zero
 def pixelate(img: np.ndarray,
              severity: int,
              rng: np.random.Generator,
@@ -320,9 +335,6 @@ def pixelate(img: np.ndarray,
     Returns:
         np.ndarray: Corrupted image, (H, W, 3) uint8.
     """
-    severity = _check(img, severity, rng)
-    if severity == 0:
-        return img.copy()
     h, w = img.shape[:2]
     factor = _param('pixelate', severity)
     idx = []
@@ -338,6 +350,7 @@ def pixelate(img: np.ndarray,
     return means[idx[0]][:, idx[1]]
 
 
+@_identity_at_zero
 def jpeg(img: np.ndarray,
          severity: int,
          rng: np.random.Generator,
@@ -354,9 +367,6 @@ def jpeg(img: np.ndarray,
     Returns:
         np.ndarray: Corrupted image, (H, W, 3) uint8.
     """
-    severity = _check(img, severity, rng)
-    if severity == 0:
-        return img.copy()
     quality = int(_param('jpeg', severity))
     ok, buf = cv2.imencode('.jpg', img, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:  # pragma: no cover (OpenCV built without JPEG)
@@ -364,6 +374,7 @@ def jpeg(img: np.ndarray,
     return cv2.imdecode(buf, cv2.IMREAD_COLOR)
 
 
+@_identity_at_zero
 def colour_quantisation(img: np.ndarray,
                         severity: int,
                         rng: np.random.Generator,
@@ -385,9 +396,6 @@ def colour_quantisation(img: np.ndarray,
         np.ndarray: Corrupted image, (H, W, 3) uint8, at most ``L``
         distinct values per channel.
     """
-    severity = _check(img, severity, rng)
-    if severity == 0:
-        return img.copy()
     step = 255.0 / (2**_param('colour_quantisation', severity) - 1)
     return _to_uint8(np.rint(img / step) * step)
 
@@ -401,6 +409,7 @@ def _shift_value(img: np.ndarray, delta: float) -> np.ndarray:
     return _to_uint8(cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR) * 255.0)
 
 
+@_identity_at_zero
 def brightness(img: np.ndarray,
                severity: int,
                rng: np.random.Generator,
@@ -419,12 +428,10 @@ def brightness(img: np.ndarray,
     Returns:
         np.ndarray: Corrupted image, (H, W, 3) uint8.
     """
-    severity = _check(img, severity, rng)
-    if severity == 0:
-        return img.copy()
     return _shift_value(img, _param('brightness', severity))
 
 
+@_identity_at_zero
 def darkness(img: np.ndarray,
              severity: int,
              rng: np.random.Generator,
@@ -443,12 +450,10 @@ def darkness(img: np.ndarray,
     Returns:
         np.ndarray: Corrupted image, (H, W, 3) uint8.
     """
-    severity = _check(img, severity, rng)
-    if severity == 0:
-        return img.copy()
     return _shift_value(img, -_param('darkness', severity))
 
 
+@_identity_at_zero
 def contrast(img: np.ndarray,
              severity: int,
              rng: np.random.Generator,
@@ -466,9 +471,6 @@ def contrast(img: np.ndarray,
     Returns:
         np.ndarray: Corrupted image, (H, W, 3) uint8.
     """
-    severity = _check(img, severity, rng)
-    if severity == 0:
-        return img.copy()
     factor = _param('contrast', severity)
     means = img.mean(axis=(0, 1), keepdims=True)
     return _to_uint8((img - means) * factor + means)
@@ -491,6 +493,7 @@ def _region(bbox: Optional[np.ndarray],
     return 0, 0, w, h
 
 
+@_identity_at_zero
 def mask(img: np.ndarray,
          severity: int,
          rng: np.random.Generator,
@@ -522,11 +525,8 @@ def mask(img: np.ndarray,
     Returns:
         np.ndarray: Corrupted image, (H, W, 3) uint8.
     """
-    severity = _check(img, severity, rng)
     box = _as_bbox(bbox)
     out = img.copy()
-    if severity == 0:
-        return out
     h, w = img.shape[:2]
     rx0, ry0, rx1, ry1 = _region(box, (h, w))
     rw, rh = rx1 - rx0, ry1 - ry0
