@@ -32,10 +32,10 @@ import time
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
 
-from .robustness_stages import (MODEL_NAMES, VIDEO_LIFTERS, ChainRun,
-                                MatrixRow, run_matrix, stage_frames,
-                                stage_image, stage_keypoint, stage_sources,
-                                stage_video)
+from .robustness_stages import (MODEL_NAMES, ChainRun, MatrixRow,
+                                run_matrix, stage_frames, stage_image,
+                                stage_keypoint, stage_sources, stage_video,
+                                video_rows)
 from .runs import write_json
 
 __all__ = [
@@ -55,9 +55,7 @@ def default_rows() -> Tuple[MatrixRow, ...]:
                          ('heatmap', False), ('probpose', False),
                          ('tic', False), ('probpose', True), ('tic', True))
     ]
-    rows += [MatrixRow(f'{n} gt', key, 'gt') for n, key in
-             VIDEO_LIFTERS.items()]
-    return tuple(rows)
+    return tuple(rows) + video_rows()
 
 
 @dataclass
@@ -77,6 +75,8 @@ class RobustnessSettings:
             (2D training sources of the matrix).
         noise_std (tuple[float]): Pixel std of the GT + noise sources.
         rows (tuple[MatrixRow]): Lifters of the matrix.
+        video_lifters (tuple[MatrixRow]): Lifters of the video and
+            keypoint levels (:func:`video_rows`).
         severities (tuple[int]): Corruption severities (1..5).
         image_corruptions (tuple[str]): Image-level corruptions.
         video_corruptions (tuple[str]): Video-level corruptions.
@@ -97,6 +97,7 @@ class RobustnessSettings:
                                      'synthpose-probpose', 'synthpose-tic')
     noise_std: Tuple[float, ...] = (2.0, 5.0, 10.0)
     rows: Tuple[MatrixRow, ...] = field(default_factory=default_rows)
+    video_lifters: Tuple[MatrixRow, ...] = field(default_factory=video_rows)
     severities: Tuple[int, ...] = (1, 2, 3, 4, 5)
     image_corruptions: Optional[Tuple[str, ...]] = None
     video_corruptions: Tuple[str, ...] = ('occlusion', 'motion_blur',
@@ -337,5 +338,6 @@ def _meta(settings: RobustnessSettings) -> dict:
 
 def _settings_dict(settings: RobustnessSettings) -> dict:
     out = dataclasses.asdict(settings)
-    out['rows'] = [dataclasses.asdict(r) for r in settings.rows]
+    for key in ('rows', 'video_lifters'):
+        out[key] = [dataclasses.asdict(r) for r in getattr(settings, key)]
     return copy.deepcopy(out)

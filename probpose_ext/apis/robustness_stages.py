@@ -17,6 +17,7 @@ from .runs import cached, file_key, trained_checkpoint
 
 __all__ = [
     'LIFTER_CONFIGS', 'VIDEO_LIFTERS', 'MODEL_NAMES', 'MatrixRow',
+    'video_rows',
     'ChainRun', 'stage_frames', 'stage_sources', 'train_lifter',
     'evaluate_lifter', 'run_matrix', 'stage_image', 'stage_video',
     'stage_keypoint'
@@ -34,6 +35,9 @@ LIFTER_CONFIGS = dict(
 #: the video / keypoint benchmarks' lifters: name -> LIFTER_CONFIGS key
 VIDEO_LIFTERS = {'TCN-27': 'tcn27', 'TCN-27 TAGN': 'tagn27',
                  'CA-TCN-27 TAGN': 'ca27'}
+#: 2D source of the extra benchmark lifters trained on a model's
+#: detections (confidences that vary, as at test time)
+DETECTION_SOURCE = 'heatmap'
 #: short names of the 2D zoo models
 MODEL_NAMES = {
     'synthpose-heatmap': 'heatmap',
@@ -417,14 +421,27 @@ def _video_subset(run: ChainRun) -> Tuple[str, str, np.ndarray]:
     return npz, coco, sub['part']
 
 
+def video_rows(detection: bool = False) -> Tuple[MatrixRow, ...]:
+    """The benchmark lifters: the three of :data:`VIDEO_LIFTERS` trained
+    on the ground truth, and with ``detection`` the TAGN and CA-Conv TCNs
+    trained on :data:`DETECTION_SOURCE`'s detections too."""
+    rows = [MatrixRow(f'{n} gt', k, 'gt') for n, k in VIDEO_LIFTERS.items()]
+    if detection:
+        rows += [
+            MatrixRow(f'{n} {DETECTION_SOURCE}', k, DETECTION_SOURCE)
+            for n, k in VIDEO_LIFTERS.items() if k != 'tcn27'
+        ]
+    return tuple(rows)
+
+
 def _video_lifters(run: ChainRun) -> Dict[str, Tuple[str, str]]:
-    """The benchmark lifters (trained on GT): name -> (config, ckpt)."""
+    """The benchmark lifters (``settings.video_lifters``, trained if
+    missing): name -> (config, checkpoint)."""
     sources_dir = osp.dirname(run.source('gt', 'test'))
     out = {}
-    for name, key in VIDEO_LIFTERS.items():
-        row = MatrixRow(f'{name} gt', key, 'gt')
+    for row in run.s.video_lifters:
         ckpt = train_lifter(run, row, sources_dir)
-        out[name] = (osp.join(osp.dirname(ckpt), 'config.py'), ckpt)
+        out[row.name] = (osp.join(osp.dirname(ckpt), 'config.py'), ckpt)
     return out
 
 

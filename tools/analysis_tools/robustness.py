@@ -28,6 +28,7 @@ except ImportError:  # running from a source checkout without installing
 from probpose_ext.apis.robustness import (STAGES,  # noqa: E402
                                           RobustnessSettings, quick_settings,
                                           run_chain)
+from probpose_ext.apis.robustness_stages import video_rows  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -42,6 +43,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--out-dir', default=None,
                         help='results folder (default WORK_DIR/results)')
     parser.add_argument('--lifter-epochs', type=int, default=None)
+    parser.add_argument(
+        '--detection-lifters', action='store_true',
+        help='video/keypoint levels: also the TAGN and CA-Conv TCNs trained '
+        'on the heatmap model\'s detections (real confidences)')
     parser.add_argument('--no-progress', action='store_true')
     return parser.parse_args(argv)
 
@@ -58,6 +63,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
         settings.frames_root = args.frames_root
     if args.lifter_epochs:
         settings.lifter_epochs = args.lifter_epochs
+    if args.detection_lifters:
+        settings.video_lifters = video_rows(detection=True)
     results = run_chain(settings, args.stages,
                         progress=not args.no_progress, out_dir=args.out_dir)
     meta = results['meta']
