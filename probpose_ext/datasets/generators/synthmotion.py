@@ -312,6 +312,19 @@ def npz_bytes(arrays: Dict[str, np.ndarray]) -> bytes:
     return buf.getvalue()
 
 
+def write_cameras(path, cameras: Dict[str, List[PinholeCamera]]) -> None:
+    """Write MMPose's ``cameras.pkl``: ``(subject, camera id) -> camera
+    dict`` for every subject's rig.
+
+    Args:
+        path (Path): The file.
+        cameras (dict[str, list[PinholeCamera]]): Subject -> its cameras.
+    """
+    params = {(subject, cam.id): cam.to_dict()
+              for subject, rig in cameras.items() for cam in rig}
+    write_bytes(path, pickle.dumps(params, protocol=4))
+
+
 def _readme(seed: int, params: SynthMotionParams, summary: Dict) -> str:
     fps = f'fps{params.fps}'
     lines = [
@@ -390,13 +403,7 @@ def make_synthmotion(out_dir: Union[str, os.PathLike],
         with progress_map(_sequence_task, tasks, workers, 'SynthMotion',
                           progress) as iterator:
             results = list(iterator)
-        camera_params = {
-            (subject, cam.id): cam.to_dict()
-            for subject, rig in cameras.items()
-            for cam in rig
-        }
-        write_bytes(tmp / ann_dir / 'cameras.pkl',
-                    pickle.dumps(camera_params, protocol=4))
+        write_cameras(tmp / ann_dir / 'cameras.pkl', cameras)
         summary = dict(
             out_dir=str(out_dir),
             seed=seed,

@@ -55,7 +55,6 @@ Note:
 import dataclasses
 import json
 import os
-import pickle
 import time
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -72,7 +71,7 @@ from .kinematics import (Body, angles_to_pose, array_to_body,
 from .motion import ACTIONS, Motion
 from .synthmotion import (SynthMotionParams, npz_bytes, sequence_motion,
                           subject_cameras, subject_key, subject_model,
-                          video_arrays)
+                          video_arrays, write_cameras)
 from .synthpose.params import Look, SynthPoseParams
 from .synthpose.person import Person, Placement, build_person
 from .synthpose.render import annotate_scene, render_scene
@@ -452,13 +451,7 @@ def make_synthmotion_video(out_dir: Union[str, os.PathLike],
                           progress) as iterator:
             results = list(iterator)
 
-        camera_params = {
-            (subject, cam.id): cam.to_dict()
-            for subject, rig in cameras.items()
-            for cam in rig
-        }
-        write_bytes(tmp / _ANN_DIR / 'cameras.pkl',
-                    pickle.dumps(camera_params, protocol=4))
+        write_cameras(tmp / _ANN_DIR / 'cameras.pkl', cameras)
         summary = dict(
             out_dir=str(out_dir),
             seed=seed,
