@@ -129,10 +129,10 @@ class RobustnessSettings:
 
 def quick_settings(work_dir: str = 'work_dirs/robustness_quick'
                    ) -> RobustnessSettings:
-    """A few minutes' version of the chain for tests: a tiny rendered set
-    (one train and one test subject, two actions, 8 frames), two 2D
-    models, two lifters, two corruptions per level at severities 1 and
-    5, one-epoch lifters."""
+    """A two-minute version of the chain for tests: a tiny rendered set
+    (one train and one test subject, two actions, 8 frames, 4 cameras),
+    two 2D models, three matrix rows, the three benchmark lifters, two
+    corruptions per level at severities 1 and 5, one-epoch lifters."""
     return RobustnessSettings(
         work_dir=work_dir,
         frames_root=osp.join(work_dir, 'frames'),
