@@ -1,5 +1,6 @@
 """Command-line plumbing shared by the data generators' scripts
-(``make_synthpose.py``, ``make_cropcoco.py``).
+(``make_synthpose.py``, ``make_cropcoco.py``, ``make_synthmotion.py``,
+``make_synthmotion_video.py``).
 
 Deliberately free of ``probpose_ext`` imports, so a script can refuse an
 existing output directory before the (slow) import of the package.
@@ -32,6 +33,47 @@ def add_run_args(parser: argparse.ArgumentParser) -> None:
         '--force', action='store_true', help='replace OUT_DIR if it exists')
     parser.add_argument(
         '--no-progress', action='store_true', help='hide the progress bar')
+
+
+#: ``SynthMotionParams`` fields set by :func:`add_motion_args`.
+MOTION_FIELDS = ('frames', 'reps', 'fps', 'train_subjects', 'test_subjects',
+                 'actions', 'camera_jitter')
+
+
+def add_motion_args(parser: argparse.ArgumentParser) -> None:
+    """The ``SynthMotionParams`` options (unset ones keep the defaults):
+    ``--frames``, ``--reps``, ``--fps``, ``--train-subjects``,
+    ``--test-subjects``, ``--actions``, ``--camera-jitter``."""
+    parser.add_argument(
+        '--frames', type=int, default=None, help='frames per sequence')
+    parser.add_argument(
+        '--reps',
+        type=int,
+        default=None,
+        help='sequences per action and subject')
+    parser.add_argument('--fps', type=int, default=None, help='frame rate')
+    parser.add_argument(
+        '--train-subjects', nargs='+', default=None, help='train subjects')
+    parser.add_argument(
+        '--test-subjects', nargs='+', default=None, help='test subjects')
+    parser.add_argument(
+        '--actions', nargs='+', default=None, help='actions (default: all)')
+    parser.add_argument(
+        '--camera-jitter',
+        type=float,
+        default=None,
+        help='scale of the per-subject camera jitter (0: one rig)')
+
+
+def set_options(args: argparse.Namespace,
+                fields: Tuple[str, ...]) -> Dict:
+    """The ``fields`` of ``args`` that were given (not None), lists as
+    tuples (the params dataclasses are frozen and hashable)."""
+    values = {k: getattr(args, k) for k in fields}
+    return {
+        k: tuple(v) if isinstance(v, list) else v
+        for k, v in values.items() if v is not None
+    }
 
 
 def refuse_existing(out_dir: str, force: bool) -> bool:

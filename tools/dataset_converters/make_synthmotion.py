@@ -17,8 +17,9 @@ import json
 import sys
 from typing import Callable, List, Optional, Tuple
 
-from _generator_cli import (EXIT_BAD_INPUT, EXIT_EXISTS, add_run_args,
-                            ensure_importable, refuse_existing, run_generator)
+from _generator_cli import (EXIT_BAD_INPUT, EXIT_EXISTS, MOTION_FIELDS,
+                            add_motion_args, add_run_args, ensure_importable,
+                            refuse_existing, run_generator, set_options)
 
 
 def _import_api() -> Tuple[Callable, type]:
@@ -37,25 +38,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         "set (MMPose's Human3.6M layout).")
     parser.add_argument('out_dir', help='output directory')
     parser.add_argument('--seed', type=int, default=0, help='base seed')
-    parser.add_argument(
-        '--frames', type=int, default=None, help='frames per sequence')
-    parser.add_argument(
-        '--reps',
-        type=int,
-        default=None,
-        help='sequences per action and subject')
-    parser.add_argument('--fps', type=int, default=None, help='frame rate')
-    parser.add_argument(
-        '--train-subjects', nargs='+', default=None, help='train subjects')
-    parser.add_argument(
-        '--test-subjects', nargs='+', default=None, help='test subjects')
-    parser.add_argument(
-        '--actions', nargs='+', default=None, help='actions (default: all)')
-    parser.add_argument(
-        '--camera-jitter',
-        type=float,
-        default=None,
-        help='scale of the per-subject camera jitter (0: one rig)')
+    add_motion_args(parser)
     parser.add_argument(
         '--preview',
         metavar='PNG',
@@ -71,20 +54,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     if refuse_existing(args.out_dir, args.force):
         return EXIT_EXISTS  # before the (slow) import of the package
     make_synthmotion, params_cls = _import_api()
-    overrides = dict(
-        frames=args.frames,
-        reps=args.reps,
-        fps=args.fps,
-        train_subjects=args.train_subjects,
-        test_subjects=args.test_subjects,
-        actions=args.actions,
-        camera_jitter=args.camera_jitter)
     try:
-        params = params_cls(
-            **{
-                k: tuple(v) if isinstance(v, list) else v
-                for k, v in overrides.items() if v is not None
-            })
+        params = params_cls(**set_options(args, MOTION_FIELDS))
     except TypeError as e:
         print(f'error: {e}', file=sys.stderr)
         return EXIT_BAD_INPUT

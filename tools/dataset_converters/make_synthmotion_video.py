@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
-from _generator_cli import (EXIT_BAD_INPUT, EXIT_EXISTS, add_run_args,
-                            ensure_importable, refuse_existing, run_generator)
+from _generator_cli import (EXIT_BAD_INPUT, EXIT_EXISTS, MOTION_FIELDS,
+                            add_motion_args, add_run_args, ensure_importable,
+                            refuse_existing, run_generator, set_options)
 
 
 def _import_api() -> Tuple[Callable, type]:
@@ -42,25 +43,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         'the SynthPose renderer (npz + COCO annotations).')
     parser.add_argument('out_dir', help='output directory')
     parser.add_argument('--seed', type=int, default=0, help='base seed')
-    parser.add_argument(
-        '--frames', type=int, default=None, help='frames per sequence')
-    parser.add_argument('--fps', type=int, default=None, help='frame rate')
-    parser.add_argument(
-        '--reps',
-        type=int,
-        default=None,
-        help='sequences per action and subject')
-    parser.add_argument(
-        '--train-subjects', nargs='+', default=None, help='train subjects')
-    parser.add_argument(
-        '--test-subjects', nargs='+', default=None, help='test subjects')
-    parser.add_argument(
-        '--actions', nargs='+', default=None, help='actions (default: all)')
-    parser.add_argument(
-        '--camera-jitter',
-        type=float,
-        default=None,
-        help='scale of the per-subject camera jitter (0: one rig)')
+    add_motion_args(parser)
     parser.add_argument(
         '--img-size',
         type=int,
@@ -85,29 +68,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     if refuse_existing(args.out_dir, args.force):
         return EXIT_EXISTS  # before the (slow) import of the package
     make, params_cls = _import_api()
-    motion = dict(
-        frames=args.frames,
-        reps=args.reps,
-        fps=args.fps,
-        train_subjects=args.train_subjects,
-        test_subjects=args.test_subjects,
-        actions=args.actions,
-        camera_jitter=args.camera_jitter)
-    video = dict(
-        img_size=tuple(args.img_size) if args.img_size else None,
-        jpeg_quality=args.jpeg_quality)
     try:
-        motion_params = dataclasses.replace(
-            params_cls().motion, **{
-                k: tuple(v) if isinstance(v, list) else v
-                for k, v in motion.items() if v is not None
-            })
-        params = params_cls(
-            motion=motion_params,
-            **{
-                k: v
-                for k, v in video.items() if v is not None
-            })
+        motion = dataclasses.replace(params_cls().motion,
+                                     **set_options(args, MOTION_FIELDS))
+        params = params_cls(motion=motion,
+                            **set_options(args, ('img_size', 'jpeg_quality')))
     except TypeError as e:
         print(f'error: {e}', file=sys.stderr)
         return EXIT_BAD_INPUT
