@@ -77,7 +77,7 @@ from .synthpose.person import Person, Placement, build_person
 from .synthpose.render import annotate_scene, render_scene
 from .synthpose.sampling import sample_look
 from .synthpose.scene import Scene
-from .synthpose.writer import _coco_dict
+from .synthpose.writer import ann_to_json, coco_dict
 
 __all__ = [
     'GENERATOR_VERSION', 'SPLITS', 'LIMB_WIDTH', 'SynthMotionVideoParams',
@@ -319,22 +319,6 @@ def render_frames(motion: Motion, body: Body, height_m: float, look: Look,
     return out
 
 
-def _ann_to_json(ann: Dict) -> Dict:
-    """JSON-ready version of one annotation (keypoints to 1e-4 px)."""
-    kpts = []
-    for x, y, v in ann['keypoints']:
-        if v > 0:
-            kpts += [round(float(x), 4), round(float(y), 4), int(v)]
-        else:
-            kpts += [0, 0, 0]
-    bbox = ann['bbox'] if ann['bbox'] is not None else [0.0, 0.0, 0.0, 0.0]
-    return dict(
-        bbox=[round(float(c), 2) for c in bbox],
-        area=int(ann['area']),
-        num_keypoints=int(ann['num_keypoints']),
-        keypoints=kpts)
-
-
 def _video_task(task: Tuple) -> Tuple[Dict[str, np.ndarray], List[Dict]]:
     """Render and write one video; returns its npz rows and annotations."""
     (seed, subject, action, rep, cam_index, body, height, camera, params,
@@ -353,7 +337,7 @@ def _video_task(task: Tuple) -> Tuple[Dict[str, np.ndarray], List[Dict]]:
         write_bytes(
             path,
             encode_image(img, '.jpg', path, jpeg_quality=params.jpeg_quality))
-        anns.append(_ann_to_json(ann))
+        anns.append(ann_to_json(ann, digits=4))
     return arrays, anns
 
 
@@ -469,7 +453,7 @@ def make_synthmotion_video(out_dir: Union[str, os.PathLike],
             rel = f'{_ANN_DIR}/fps{motion.fps}/synthmotion_video_{split}.npz'
             write_bytes(tmp / rel, npz_bytes(arrays))
             records = [[ann] for r in chunk for ann in r[1]]
-            coco = _coco_dict(split, records, names, skeleton, seed, img_size,
+            coco = coco_dict(split, records, names, skeleton, seed, img_size,
                               params)
             for image, imgname in zip(coco['images'], arrays['imgname']):
                 image['file_name'] = str(imgname)

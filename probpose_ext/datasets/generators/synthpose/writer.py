@@ -26,16 +26,19 @@ def image_rng(seed: int, split: str, index: int) -> np.random.Generator:
     return item_rng(seed, _SPLIT_CODES[split], index)
 
 
-def _ann_to_json(ann: Dict) -> Dict:
-    """JSON-ready (rounded) version of one annotation."""
+def ann_to_json(ann: Dict, digits: int = 2) -> Dict:
+    """JSON-ready version of one annotation of ``annotate_scene``:
+    keypoints rounded to ``digits`` decimals (v = 0 rows as zeros), the
+    box to 2 (a missing box as zeros)."""
     kpts = []
     for x, y, v in ann['keypoints']:
         if v > 0:
-            kpts += [round(float(x), 2), round(float(y), 2), int(v)]
+            kpts += [round(float(x), digits), round(float(y), digits), int(v)]
         else:
             kpts += [0, 0, 0]
+    bbox = ann['bbox'] if ann['bbox'] is not None else [0.0, 0.0, 0.0, 0.0]
     return dict(
-        bbox=[round(float(c), 2) for c in ann['bbox']],
+        bbox=[round(float(c), 2) for c in bbox],
         area=int(ann['area']),
         num_keypoints=int(ann['num_keypoints']),
         keypoints=kpts)
@@ -49,7 +52,7 @@ def _render_task(task: Tuple) -> Tuple[str, int, List[Dict]]:
     write_bytes(
         path,
         encode_image(img, '.jpg', path, jpeg_quality=params.jpeg_quality))
-    return split, index, [_ann_to_json(a) for a in anns]
+    return split, index, [ann_to_json(a) for a in anns]
 
 
 def _check_args(num_train: int, num_val: int, seed: int,
@@ -72,7 +75,7 @@ def _check_args(num_train: int, num_val: int, seed: int,
     check_workers(workers)
 
 
-def _coco_dict(split: str, records: List[List[Dict]], names: List[str],
+def coco_dict(split: str, records: List[List[Dict]], names: List[str],
                skeleton: List[List[int]], seed: int, img_size: Tuple[int, int],
                params: SynthPoseParams) -> Dict:
     """Assemble the COCO keypoints dict of one split."""
@@ -188,7 +191,7 @@ def make_synthpose(out_dir: Union[str, os.PathLike],
             img_size=list(img_size),
             splits={})
         for split in SPLITS:
-            coco = _coco_dict(split, records[split], names, skeleton, seed,
+            coco = coco_dict(split, records[split], names, skeleton, seed,
                               img_size, params)
             ann_file = tmp / 'annotations' / f'person_keypoints_{split}.json'
             write_json(ann_file, coco)
