@@ -156,6 +156,12 @@ def _run_2d(run: ChainRun, model: str, data_root: str, ann_file: str,
     return metrics, preds
 
 
+def _curves(corruption: Optional[str], names: Sequence[str]) -> List[str]:
+    """The corruption curves a cell's record belongs to: its own, or, for
+    the clean run (``None``), every curve's severity-0 point."""
+    return [corruption] if corruption else list(names)
+
+
 def _ap(metrics: dict) -> dict:
     return dict(AP=metrics.get('coco/AP'), Ex_AP=metrics.get('coco/Ex_AP'))
 
@@ -393,8 +399,7 @@ def stage_image(run: ChainRun) -> List[dict]:
                     f'{severity}', key,
                     lambda: _ap(_run_2d(run, model, root, ann, prefix,
                                         spec)[0]))
-                for name in ([corruption] if corruption else
-                             list(run.s.image_corruptions)):
+                for name in _curves(corruption, run.s.image_corruptions):
                     records.append(dict(model=MODEL_NAMES[model], data=data,
                                         corruption=name, severity=severity,
                                         **value))
@@ -494,8 +499,7 @@ def stage_video(run: ChainRun) -> List[dict]:
                           dict(weights=file_key(weights),
                                ann=file_key(coco), spec=spec),
                           compute, outputs=[prefix + '.npy'])
-            for name in ([corruption] if corruption else
-                         list(run.s.video_corruptions)):
+            for name in _curves(corruption, run.s.video_corruptions):
                 records += _lifter_records(
                     run, 'video', cell, prefix + '.npy', npz, lifters,
                     dict(model=short, corruption=name, severity=severity,
@@ -536,8 +540,7 @@ def stage_keypoint(run: ChainRun) -> List[dict]:
                     gt[rows], scores[rows], corruption, severity, rng,
                     scale=height[rows])
         write_source(prefix, kpts, scores)
-        for name in ([corruption] if corruption else
-                     list(run.s.keypoint_corruptions)):
+        for name in _curves(corruption, run.s.keypoint_corruptions):
             records += _lifter_records(
                 run, 'keypoint', cell, prefix + '.npy', npz, lifters,
                 dict(corruption=name, severity=severity))
