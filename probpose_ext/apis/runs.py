@@ -15,6 +15,8 @@ import subprocess
 import sys
 from typing import Callable, List, Optional, Sequence, Tuple
 
+from ..utils.atomic import atomic_write
+
 __all__ = [
     'jsonable', 'write_json', 'file_key', 'cached', 'train_resumable',
     'trained_checkpoint',
@@ -31,11 +33,10 @@ def jsonable(value):
 
 def write_json(path: str, value) -> None:
     """Write :func:`jsonable` ``value`` atomically (indent 2)."""
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    tmp = f'{path}.tmp-{os.getpid()}'
-    with open(tmp, 'w') as f:
-        json.dump(jsonable(value), f, indent=2, allow_nan=False)
-    os.replace(tmp, path)
+    value = jsonable(value)
+    atomic_write(path,
+                 lambda f: json.dump(value, f, indent=2, allow_nan=False),
+                 binary=False)
 
 
 def file_key(path: str) -> dict:

@@ -60,6 +60,7 @@ import numpy as np
 from mmengine.structures import InstanceData
 from mmpose.structures import PoseDataSample
 
+from ..utils.atomic import atomic_write
 from ..utils.jsonable import to_jsonable
 
 FORMAT = 'probpose_ext.pose_json'
@@ -171,15 +172,7 @@ def dump_pose_json(path: Union[str, os.PathLike],
     path = osp.abspath(os.fspath(path))
     text = json.dumps(samples_to_json(samples, fields), indent=indent,
                       allow_nan=False)
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    tmp = f'{path}.tmp-{os.getpid()}'
-    try:
-        with open(tmp, 'w', encoding='utf-8') as f:
-            f.write(text + '\n')
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    atomic_write(path, lambda f: f.write((text + '\n').encode('utf-8')))
     return path
 
 

@@ -26,6 +26,8 @@ from typing import Dict, List, Optional, Tuple
 
 import yaml
 
+from ..utils.atomic import atomic_write
+
 #: Environment variable naming another zoo root.
 ZOO_ENV = 'PROBPOSE_ZOO_ROOT'
 
@@ -242,9 +244,8 @@ def publish(name: str,
     meta = dict(dataset_meta=to_plain(ckpt['meta'].get('dataset_meta')),
                 epoch=ckpt['meta'].get('epoch'),
                 source=osp.basename(source))
-    tmp = f'{weights}.tmp-{os.getpid()}'
-    torch.save(dict(state_dict=ckpt['state_dict'], meta=meta), tmp)
-    os.replace(tmp, weights)
+    atomic_write(weights, lambda f: torch.save(
+        dict(state_dict=ckpt['state_dict'], meta=meta), f))
 
     logs = osp.join(root, 'checkpoints', folder, name)
     # the logs of an earlier publication belong to other weights
@@ -271,8 +272,7 @@ def publish(name: str,
     index.setdefault('Collections', [{'Name': collection}])
     models = [m for m in index.get('Models', []) if m['Name'] != name]
     index['Models'] = sorted(models + [entry], key=lambda m: m['Name'])
-    tmp = f'{metafile}.tmp-{os.getpid()}'
-    with open(tmp, 'w') as f:
-        yaml.safe_dump(index, f, sort_keys=False)
-    os.replace(tmp, metafile)
+    atomic_write(metafile,
+                 lambda f: yaml.safe_dump(index, f, sort_keys=False),
+                 binary=False)
     return entry

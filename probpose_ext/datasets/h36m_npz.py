@@ -20,6 +20,8 @@ from typing import Dict, Iterable, Union
 
 import numpy as np
 
+from ..utils.atomic import atomic_write
+
 __all__ = [
     'H36M_NPZ_KEYS', 'parse_imgname', 'subjects_of', 'load_h36m_npz',
     'select_subjects', 'save_h36m_npz'
@@ -124,8 +126,4 @@ def save_h36m_npz(path: Union[str, os.PathLike], ann: Annotations) -> None:
     missing = [k for k in H36M_NPZ_KEYS if k not in ann]
     if missing:
         raise KeyError(f'missing {missing}')
-    path = os.fspath(path)
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    tmp = f'{path}.tmp-{os.getpid()}.npz'
-    np.savez(tmp, **ann)
-    os.replace(tmp, path)
+    atomic_write(path, lambda f: np.savez(f, **ann))

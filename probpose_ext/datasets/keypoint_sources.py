@@ -31,7 +31,6 @@ Note:
     - N: frames of the annotation file
     - K: keypoints (17)
 """
-import filecmp
 import os
 import os.path as osp
 from typing import Dict, Optional, Sequence, Tuple, Union
@@ -41,6 +40,7 @@ import numpy as np
 from .generators.synthmotion import npz_bytes
 from ..ops.joint_mapping import (COCO_TO_H36M_WEIGHTS, map_keypoints,
                                  map_scores)
+from ..utils.atomic import atomic_write
 from ..utils.validation import load_pickle
 
 __all__ = [
@@ -99,7 +99,8 @@ def write_source(prefix: str,
     det_file, dist_file = source_paths(prefix)
     os.makedirs(osp.dirname(osp.abspath(det_file)), exist_ok=True)
     det = np.concatenate([keypoints, scores[..., None]], axis=-1)
-    _atomic_save(det_file, lambda f: np.save(f, det.astype(np.float32)))
+    atomic_write(det_file, lambda f: np.save(f, det.astype(np.float32)),
+                 keep_identical=True)
     out = dict(det_file=det_file)
     if factor is not None:
         n, k = scores.shape
@@ -108,22 +109,10 @@ def write_source(prefix: str,
             raise ValueError(f'factor must have shape ({n}, {2 * k}, '
                              f'{2 * k}), got {factor.shape}')
         arrays = dict(mean=keypoints.astype(np.float32), factor=factor)
-        _atomic_save(dist_file, lambda f: f.write(npz_bytes(arrays)))
+        atomic_write(dist_file, lambda f: f.write(npz_bytes(arrays)),
+                     keep_identical=True)
         out['dist_file'] = dist_file
     return out
-
-
-def _atomic_save(path: str, save) -> None:
-    """Write through a temporary file renamed into place; an existing file
-    with the same bytes is kept (its modification time too, which the
-    caches of the robustness study key on)."""
-    tmp = f'{path}.tmp-{os.getpid()}'
-    with open(tmp, 'wb') as f:
-        save(f)
-    if osp.isfile(path) and filecmp.cmp(tmp, path, shallow=False):
-        os.remove(tmp)
-        return
-    os.replace(tmp, path)
 
 
 def read_source(det_file: str) -> Tuple[np.ndarray, np.ndarray]:

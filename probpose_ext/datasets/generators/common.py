@@ -13,14 +13,16 @@ directories and an interruptible worker pool with a progress bar.
   next run.
 """
 import contextlib
+import filecmp
 import functools
 import json
 import multiprocessing
 import os
+import os.path as osp
 import shutil
 import signal
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional, Sequence, Union
+from typing import IO, Any, Callable, Iterator, Optional, Sequence, Union
 
 import cv2
 import numpy as np
@@ -29,7 +31,7 @@ from tqdm import tqdm
 __all__ = [
     'item_rng', 'child_seed', 'check_seed', 'check_workers', 'num_workers',
     'check_params', 'resolve_out_dir', 'encode_image', 'write_bytes',
-    'write_json', 'remove_path', 'cleanup_stale', 'check_output_dir',
+    'atomic_write', 'write_json', 'remove_path', 'cleanup_stale', 'check_output_dir',
     'atomic_output_dir', 'worker_map', 'progress_map'
 ]
 
@@ -147,6 +149,42 @@ def write_bytes(path: Union[str, os.PathLike], data: bytes) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, 'wb') as f:
         f.write(data)
+
+
+def atomic_write(path: str,
+                 save: Callable[[IO], None],
+                 binary: bool = True,
+                 keep_identical: bool = False) -> bool:
+    """Write a file through a temporary sibling renamed into place, so a
+    reader (or an interrupted run) never sees a partial file; folders are
+    created.
+
+    Args:
+        path (str): The file.
+        save (Callable): Writes the content into the open temporary file.
+        binary (bool): Open it in binary mode (else text).
+        keep_identical (bool): Leave an existing file with the same bytes
+            untouched, modification time included (caches keyed on it stay
+            valid).
+
+    Returns:
+        bool: Whether ``path`` was (re)written.
+    """
+    path = os.fspath(path)
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    tmp = f'{path}.tmp-{os.getpid()}'
+    try:
+        with open(tmp, 'wb' if binary else 'w') as f:
+            save(f)
+        if keep_identical and osp.isfile(path) and filecmp.cmp(
+                tmp, path, shallow=False):
+            os.remove(tmp)
+            return False
+        os.replace(tmp, path)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+    return True
 
 
 def write_json(path: Path, obj: Any, indent: Optional[int] = None) -> None:

@@ -4,6 +4,7 @@ module sizes of the generators package."""
 import ast
 import importlib
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -105,3 +106,26 @@ def test_modules_stay_small_or_say_why():
         lines = path.read_text().count('\n')
         doc = ast.get_docstring(ast.parse(path.read_text())) or ''
         assert lines <= 520 or 'lines' in doc, f'{path.name}: {lines} lines'
+
+
+def test_atomic_write_replaces_whole_files_and_keeps_identical_ones(
+        tmp_path):
+    path = tmp_path / 'sub' / 'f.bin'
+    assert common.atomic_write(str(path), lambda f: f.write(b'abc'))
+    assert path.read_bytes() == b'abc'
+    os.utime(path, ns=(1, 1))
+    assert not common.atomic_write(str(path), lambda f: f.write(b'abc'),
+                                   keep_identical=True)
+    assert path.stat().st_mtime_ns == 1
+    assert common.atomic_write(str(path), lambda f: f.write('xy'),
+                               binary=False, keep_identical=True)
+    assert path.read_bytes() == b'xy'
+
+    def fail(f):
+        f.write(b'partial')
+        raise RuntimeError('interrupted')
+
+    with pytest.raises(RuntimeError):
+        common.atomic_write(str(path), fail)
+    assert path.read_bytes() == b'xy'  # the old file, no temp file left
+    assert sorted(p.name for p in path.parent.iterdir()) == ['f.bin']
