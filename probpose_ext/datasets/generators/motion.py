@@ -17,6 +17,20 @@ Actions (:data:`ACTIONS`):
 * ``wave``: raising one arm, waving the hand, lowering the arm.
 * ``box``: a boxing guard with a bouncing stance and alternating punches.
 
+Extra actions (:data:`EXTRA_ACTIONS`, not in the SynthMotion default
+:data:`ACTIONS`; :data:`ALL_ACTIONS` has all twelve):
+
+* ``run``: running around a circle of 1.3-1.8 m radius at 2.5-3.5 m/s,
+  a faster cadence and larger hip and knee swings than ``walk``, the
+  elbows bent, the torso leaning forward, a short flight every step.
+* ``kick``: repeated front kicks with one leg (chamber with the knee bent,
+  snap with the knee extended, re-chamber, down), the arms in a guard, a
+  slight lean back, a rest between kicks.
+* ``clap``: clapping in front of the chest at 1.5-3 Hz, the arms forward
+  with bent elbows, the wrists nearly meeting at every clap.
+* ``jumping_jack``: jumping jacks at 1-1.5 Hz: the legs spread and the
+  arms swing from the sides to overhead, a small jump at every change.
+
 Every action is a deterministic function of a few per-sequence random
 numbers (amplitudes, tempo, phase, side, durations) drawn from a
 ``np.random.Generator``, plus a small smooth random perturbation of every
@@ -41,13 +55,18 @@ from .kinematics import (ANGLE_NAMES, BODY_FIELDS, JOINT_NAMES, SIDES, Body,
                          forward_kinematics, pose_to_angles)
 
 __all__ = [
-    'ACTIONS', 'HEIGHT_RANGE', 'Motion', 'subject_body', 'smooth_noise',
-    'cycle_profile', 'sample_motion'
+    'ACTIONS', 'EXTRA_ACTIONS', 'ALL_ACTIONS', 'HEIGHT_RANGE', 'Motion',
+    'subject_body', 'smooth_noise', 'cycle_profile', 'sample_motion'
 ]
 
 #: Names of the actions of :func:`sample_motion`.
 ACTIONS: Tuple[str, ...] = ('walk', 'reach', 'squat', 'turn', 'jump', 'sit',
                             'wave', 'box')
+#: Actions added after SynthMotion's release (not in its default
+#: :data:`ACTIONS`, which must not change).
+EXTRA_ACTIONS: Tuple[str, ...] = ('run', 'kick', 'clap', 'jumping_jack')
+#: Every action of :func:`sample_motion`.
+ALL_ACTIONS: Tuple[str, ...] = ACTIONS + EXTRA_ACTIONS
 #: Range of the subjects' standing heights in metres.
 HEIGHT_RANGE: Tuple[float, float] = (1.55, 1.95)
 
@@ -340,6 +359,108 @@ def _box(a: _Angles, t: np.ndarray, rng: np.random.Generator,
     return {}
 
 
+def _run(a: _Angles, t: np.ndarray, rng: np.random.Generator,
+         leg: float) -> Dict:
+    freq = rng.uniform(1.3, 1.6)
+    hip_amp, knee_amp = rng.uniform(30, 45), rng.uniform(70, 100)
+    arm_amp, elbow = rng.uniform(25, 45), rng.uniform(80, 100)
+    phase = 2 * np.pi * freq * t + rng.uniform(0, 2 * np.pi)
+    for (side, _), shift in zip(SIDES, (0.0, np.pi)):
+        p = phase + shift
+        a.add(f'{side}_hip_flex', 12 + hip_amp * np.sin(p))
+        # the swing leg folds high; the stance knee stays a little bent
+        a.add(f'{side}_knee_flex',
+              12 + knee_amp * ((1 + np.cos(p + 0.5)) / 2)**2)
+        a.add(f'{side}_shoulder_flex', 5 - arm_amp * np.sin(p))
+        a.add(f'{side}_elbow_flex', elbow - 10 + 12 * np.sin(p))
+    a.add('torso_lean', rng.uniform(10, 18))
+    a.add('torso_twist', -10 * np.sin(phase))
+    a.add('head_pitch', -rng.uniform(5, 10))
+    # two strides of about 2 * leg * sin(hip amplitude) per cycle, the
+    # flight included; kept at a running speed
+    speed = float(
+        np.clip(4 * leg * np.sin(np.radians(hip_amp)) * freq, 2.5, 3.5))
+    radius = rng.uniform(1.3, 1.8)
+    direction = rng.choice([-1.0, 1.0])
+    theta = rng.uniform(0, 2 * np.pi) + direction * speed * t / radius
+    centre = rng.uniform(-0.2, 0.2, 2)
+    position = centre + radius * np.stack([np.cos(theta), np.sin(theta)], 1)
+    heading = np.degrees(theta) + (0.0 if direction > 0 else 180.0)
+    # a flight when the legs are furthest apart, twice per cycle
+    lift = rng.uniform(0.03, 0.06) * np.sin(phase)**2
+    return dict(position=position, heading=heading, lift=lift)
+
+
+def _guard(a: _Angles, rng: np.random.Generator) -> None:
+    """Both arms in a fighting guard (fists in front of the chin)."""
+    a.both('shoulder_flex', rng.uniform(40, 60))
+    a.both('shoulder_abd', rng.uniform(5, 15))
+    a.both('elbow_flex', rng.uniform(100, 120))
+
+
+def _kick(a: _Angles, t: np.ndarray, rng: np.random.Generator,
+          leg: float) -> Dict:
+    side, sgn = SIDES[rng.integers(2)]
+    other = SIDES[1 - SIDES.index((side, sgn))][0]
+    kick_time, rest = rng.uniform(0.8, 1.1), rng.uniform(0.4, 1.0)
+    period = kick_time + rest
+    k = np.mod(t + rng.uniform(0, period), period) / kick_time
+    hip = _bump(k)  # 0 -> 1 at the snap (k = 0.5) -> 0
+    # the knee folds (chamber), extends at the snap, folds again
+    # (re-chamber) and extends as the foot comes down
+    chamber = _bump(k / 0.45) + _bump((k - 0.55) / 0.45)
+    a.add(f'{side}_hip_flex', rng.uniform(70, 100) * hip)
+    a.add(f'{side}_knee_flex', rng.uniform(80, 100) * chamber)
+    a.add(f'{other}_knee_flex', rng.uniform(5, 12) * (1 + hip))
+    _guard(a, rng)
+    a.add(f'{side}_shoulder_flex', -15 * hip)  # counter-swing of the arm
+    a.add('torso_lean', rng.uniform(3, 8) - rng.uniform(12, 20) * hip)
+    a.add('head_pitch', 5 + 10 * hip)
+    return {}
+
+
+# (elbow flexion, shoulder rotation) pairs that put the wrists of the
+# default body about 0.05 body units apart with the upper arms 70-90 deg
+# forward and no abduction (found with forward kinematics)
+_CLAP_ELBOW = np.array([50.0, 60.0, 70.0, 80.0])
+_CLAP_ROT = np.array([-52.0, -44.0, -40.0, -38.0])
+
+
+def _clap(a: _Angles, t: np.ndarray, rng: np.random.Generator,
+          leg: float) -> Dict:
+    freq = rng.uniform(1.5, 3.0)
+    # together: 1 at every clap, 0 with the hands furthest apart
+    together = np.cos(np.pi * freq * t + rng.uniform(0, np.pi))**2
+    elbow = rng.uniform(55, 70)
+    rot = np.interp(elbow, _CLAP_ELBOW, _CLAP_ROT)
+    a.both('shoulder_flex', rng.uniform(70, 85))
+    a.both('shoulder_abd', -10 + (1 - together) * rng.uniform(40, 55))
+    a.both('shoulder_rot', rot + (1 - together) * (rng.uniform(10, 20) - rot))
+    a.both('elbow_flex', elbow - 10 - (1 - together) * rng.uniform(10, 20))
+    a.add('head_pitch', rng.uniform(5, 15))
+    a.add('torso_lean', rng.uniform(0, 5))
+    return {}
+
+
+def _jumping_jack(a: _Angles, t: np.ndarray, rng: np.random.Generator,
+                  leg: float) -> Dict:
+    freq = rng.uniform(1.0, 1.5)
+    phase = 2 * np.pi * freq * t + rng.uniform(0, 2 * np.pi)
+    spread = 0.5 - 0.5 * np.cos(phase)  # 0 closed, 1 open
+    a.both('hip_abd', spread * rng.uniform(20, 35))
+    a.both('shoulder_abd', spread * (rng.uniform(150, 165) - 10))
+    a.both('shoulder_flex', spread * rng.uniform(0, 10))
+    a.both('elbow_flex', 10 * spread)
+    # a jump at every change (closed -> open and back), landing on
+    # slightly bent knees
+    landing = np.cos(phase)**2
+    a.both('knee_flex', rng.uniform(10, 20) * landing)
+    a.both('hip_flex', rng.uniform(5, 10) * landing)
+    a.add('torso_lean', 3 * landing)
+    lift = rng.uniform(0.05, 0.09) * np.sin(phase)**2
+    return dict(lift=lift)
+
+
 _ACTION_FUNCS: Dict[str, Callable[..., Dict]] = dict(
     walk=_walk,
     reach=_reach,
@@ -348,7 +469,11 @@ _ACTION_FUNCS: Dict[str, Callable[..., Dict]] = dict(
     jump=_jump,
     sit=_sit,
     wave=_wave,
-    box=_box)
+    box=_box,
+    run=_run,
+    kick=_kick,
+    clap=_clap,
+    jumping_jack=_jumping_jack)
 
 
 def sample_motion(action: str, num_frames: int, fps: float, body: np.ndarray,
@@ -356,13 +481,13 @@ def sample_motion(action: str, num_frames: int, fps: float, body: np.ndarray,
     """Sample one sequence of an action, posed and placed in the world.
 
     The pelvis moves on the action's horizontal path (a circle for
-    ``walk``, a small sway about a random spot otherwise) with the action's
-    heading (random, turning for ``turn``); its height puts the lowest
-    sole point on the floor z = 0 in every frame (plus the flight of
-    ``jump``).
+    ``walk`` and ``run``, a small sway about a random spot otherwise) with
+    the action's heading (random, turning for ``turn``); its height puts
+    the lowest sole point on the floor z = 0 in every frame (plus the
+    flight of ``jump``, ``run`` and ``jumping_jack``).
 
     Args:
-        action (str): One of :data:`ACTIONS`.
+        action (str): One of :data:`ALL_ACTIONS`.
         num_frames (int): Number of frames T (>= 1).
         fps (float): Frames per second (> 0).
         body (np.ndarray): Proportions in body units, shape (B, ).
@@ -374,7 +499,8 @@ def sample_motion(action: str, num_frames: int, fps: float, body: np.ndarray,
         joints (T, J, 3).
     """
     if action not in _ACTION_FUNCS:
-        raise ValueError(f'action must be one of {ACTIONS}, got {action!r}')
+        raise ValueError(f'action must be one of {ALL_ACTIONS}, got '
+                         f'{action!r}')
     if num_frames < 1 or fps <= 0:
         raise ValueError('num_frames must be >= 1 and fps > 0')
     body = body_to_array(body)
