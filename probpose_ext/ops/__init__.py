@@ -4,7 +4,8 @@ geometry, Ex-OKS, calibration of probability maps and credible regions,
 crop-to-image maps, covariance algebra, the weighted BCE of the scalar
 branches, and for lifting: temporally correlated noise, the normalised
 (confidence-aware) convolution, the skeleton graph and the depth-uncertainty
-likelihoods and calibration measures."""
+likelihoods and calibration measures; for action recognition: the
+ST-GCN skeleton graphs."""
 from .bce import (balanced_bce_with_logits, weighted_bce_with_logits,
                   weighted_mean)
 from .calibration import (calibration_curve, fit_temperature, miscalibration,
@@ -38,6 +39,8 @@ from .oks_risk import oks_risk, oks_risk_loss, oks_target_map, sobel_energy
 from .reliability import (binary_calibration_errors, credible_coverage,
                           reliability_diagram)
 from .simplex import sparsemax, sparsemax_loss, sparsemax_maps
+from .skeleton_graph import (adjacency, bone_parents, hop_distance,
+                             skeleton_bones, skeleton_layout)
 from .temporal import (ar1_coefficient, normalized_conv1d, skeleton_adjacency,
                        temporally_correlated_noise)
 from .windows import (activation_window, keypoint_domains, pad_to_contain,
@@ -70,5 +73,6 @@ __all__ = [
     'tril_from_params', 'normal_interval_z', 'interval_coverage', 'ence',
     'sparsification', 'ause', 'chi2_3dof_quantile', 'trivariate_coverage',
     'ar1_coefficient', 'temporally_correlated_noise', 'normalized_conv1d',
-    'skeleton_adjacency'
+    'skeleton_adjacency', 'skeleton_layout', 'hop_distance', 'adjacency',
+    'bone_parents', 'skeleton_bones'
 ]
