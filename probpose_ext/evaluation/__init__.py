@@ -1,4 +1,5 @@
 from .depth_uncertainty_metric import DepthUncertaintyMetric
+from .action_metric import ActionAccuracy
 from .ex_coco_metric import ExCocoMetric
 from .functional import ExCOCOeval
 from .presence_metric import PresenceAccuracy
@@ -6,5 +7,5 @@ from .tac_metric import TACMetric
 
 __all__ = [
     'ExCocoMetric', 'ExCOCOeval', 'PresenceAccuracy', 'TACMetric',
-    'DepthUncertaintyMetric'
+    'DepthUncertaintyMetric', 'ActionAccuracy'
 ]

@@ -1,0 +1,3 @@
+from .skeleton_recognizer import SkeletonRecognizer
+
+__all__ = ['SkeletonRecognizer']
