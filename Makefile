@@ -22,6 +22,9 @@ $(STAMP): requirements.txt constraints.txt setup.py
 	$(PIP) install -q "setuptools>=77.0.3,<81" wheel cython numpy==2.3.5 -c constraints.txt
 	$(PIP) install -q --no-build-isolation -r requirements.txt -c constraints.txt
 	$(PIP) install -q --no-build-isolation --no-deps -e .
+	# MMAction2 for its STGCN / GCNHead in our recogniser (opt-in through
+	# probpose_ext.compat.mmaction); --no-deps: it asks for the full mmcv
+	$(PIP) install -q --no-deps mmaction2==1.2.0
 	# the exococotools sdist's example files, for the Ex-OKS parity tests
 	$(PIP) download -q --no-deps --no-build-isolation --no-binary :all: -d $(VENV)/sdists exococotools==1.0.0
 	$(PY) -c "import probpose_ext, mmpose.models; print('probpose_ext', probpose_ext.__version__, 'installed')"
