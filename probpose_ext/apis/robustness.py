@@ -36,7 +36,7 @@ from .robustness_stages import (MODEL_NAMES, ChainRun, MatrixRow,
                                 run_matrix, stage_frames, stage_image,
                                 stage_keypoint, stage_sources, stage_video,
                                 video_rows)
-from .runs import write_json
+from .runs import run_stamp, write_json
 
 __all__ = [
     'RobustnessSettings', 'MatrixRow', 'default_rows', 'quick_settings',
@@ -329,11 +329,7 @@ def run_matrix_only(settings: RobustnessSettings,
 
 
 def _meta(settings: RobustnessSettings) -> dict:
-    import platform
-    return dict(
-        date=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
-        machine=f'{os.cpu_count()} CPU cores ({platform.machine()})',
-        settings=_settings_dict(settings))
+    return dict(run_stamp(), settings=_settings_dict(settings))
 
 
 def _settings_dict(settings: RobustnessSettings) -> dict:

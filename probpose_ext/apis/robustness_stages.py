@@ -17,7 +17,7 @@ from .runs import cached, file_key, trained_checkpoint
 
 __all__ = [
     'LIFTER_CONFIGS', 'VIDEO_LIFTERS', 'MODEL_NAMES', 'MatrixRow',
-    'video_rows',
+    'video_rows', 'zoo_tester', 'zoo_predict',
     'ChainRun', 'stage_frames', 'stage_sources', 'train_lifter',
     'evaluate_lifter', 'run_matrix', 'stage_image', 'stage_video',
     'stage_keypoint'
@@ -113,10 +113,10 @@ class ChainRun:
         return self.path('sources', f'{name}_{split}')
 
 
-def _tester(run: ChainRun, model: str):
-    """An in-process tester of a 2D zoo model (no flip test,
-    covariances on)."""
-    if model not in run.testers:
+def zoo_tester(model: str, cache: Dict) -> Tuple[object, str]:
+    """An in-process tester of a 2D zoo model (no flip test, covariances
+    on) and its weights, built once per ``cache``."""
+    if model not in cache:
         from mmengine.config import Config
         from .inprocess import InProcessTester
         from .zoo import resolve
@@ -125,8 +125,12 @@ def _tester(run: ChainRun, model: str):
         cfg.model.setdefault('test_cfg', {})
         cfg.model.test_cfg['flip_test'] = False
         cfg.model.test_cfg['output_covariance'] = True
-        run.testers[model] = (InProcessTester(cfg, weights), weights)
-    return run.testers[model]
+        cache[model] = (InProcessTester(cfg, weights), weights)
+    return cache[model]
+
+
+def _tester(run: ChainRun, model: str):
+    return zoo_tester(model, run.testers)
 
 
 def _pipeline_with(tester, corruption: Optional[dict]) -> List[dict]:
@@ -137,23 +141,33 @@ def _pipeline_with(tester, corruption: Optional[dict]) -> List[dict]:
     return pipeline
 
 
-def _run_2d(run: ChainRun, model: str, data_root: str, ann_file: str,
-            img_prefix: str, corruption: Optional[dict] = None,
-            keep: bool = False) -> Tuple[dict, list]:
-    tester, _ = _tester(run, model)
+def zoo_predict(tester, data_root: str, ann_file: str, img_prefix: str,
+                batch_size: int, corruption: Optional[dict] = None,
+                keep: bool = False,
+                progress: Optional[str] = None) -> Tuple[dict, list]:
+    """A 2D model's AP / Ex-AP (and predictions) on a COCO file of rendered
+    frames with its ground-truth boxes, optionally under an image
+    corruption (``ImageCorruption`` arguments)."""
     dataset = tester.dataset_config(
         data_root=data_root, ann_file=ann_file,
         data_prefix=dict(img=img_prefix),
         pipeline=_pipeline_with(tester, corruption))
     dataset.pop('bbox_file', None)
     evaluator = [dict(type='ExCocoMetric', ann_file=ann_file)]
+    return tester.run(dataset, evaluator, batch_size, keep=keep,
+                      progress=progress)
+
+
+def _run_2d(run: ChainRun, model: str, data_root: str, ann_file: str,
+            img_prefix: str, corruption: Optional[dict] = None,
+            keep: bool = False) -> Tuple[dict, list]:
+    tester, _ = _tester(run, model)
     label = f'{MODEL_NAMES[model]} {osp.basename(ann_file)}'
     if corruption:
         label += f' {corruption["corruption"]}{corruption["severity"]}'
-    metrics, preds = tester.run(dataset, evaluator, run.s.batch_size,
-                                keep=keep,
-                                progress=label if run.progress else None)
-    return metrics, preds
+    return zoo_predict(tester, data_root, ann_file, img_prefix,
+                       run.s.batch_size, corruption, keep,
+                       label if run.progress else None)
 
 
 def _curves(corruption: Optional[str], names: Sequence[str]) -> List[str]:

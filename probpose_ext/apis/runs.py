@@ -20,8 +20,18 @@ from ..utils.atomic import atomic_write
 __all__ = [
     'jsonable', 'write_json', 'file_key', 'cached', 'train_resumable',
     'trained_checkpoint',
-    'run_logs', 'training_minutes', 'evaluate_cached'
+    'run_logs', 'training_minutes', 'evaluate_cached', 'run_stamp'
 ]
+
+
+def run_stamp() -> dict:
+    """When and where a study ran: ``date`` (UTC) and ``machine`` (CPU
+    cores and architecture), for the headers of its tables."""
+    import platform
+    import time
+    return dict(
+        date=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
+        machine=f'{os.cpu_count()} CPU cores ({platform.machine()})')
 
 
 def jsonable(value):

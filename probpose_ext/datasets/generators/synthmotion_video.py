@@ -68,7 +68,7 @@ from .common import (atomic_output_dir, check_params, check_seed,
 from .kinematics import (Body, angles_to_pose, array_to_body,
                          coco_keypoint_names, load_coco_metainfo,
                          select_joints)
-from .motion import ACTIONS, Motion
+from .motion import ALL_ACTIONS, Motion
 from .synthmotion import (SynthMotionParams, npz_bytes, sequence_motion,
                           subject_cameras, subject_key, subject_model,
                           video_arrays, write_cameras)
@@ -204,7 +204,9 @@ def video_background(seed: int, subject: str, action: str, rep: int,
     Args:
         seed (int): Base seed.
         subject (str): Subject name.
-        action (str): One of :data:`~.motion.ACTIONS`.
+        action (str): One of :data:`~.motion.ALL_ACTIONS` (indexed there;
+            SynthMotion's actions come first, so their streams are those
+            of :data:`~.motion.ACTIONS`).
         rep (int): Repetition, from 0.
         camera_index (int): Index of the camera in the subject's rig.
 
@@ -212,7 +214,8 @@ def video_background(seed: int, subject: str, action: str, rep: int,
         dict[str, int]: ``bg_seed``, ``num_bg_shapes`` and ``num_bg_bars``
         of a :class:`~.synthpose.scene.Scene`.
     """
-    rng = item_rng(seed, _VIDEO, subject_key(subject), ACTIONS.index(action),
+    rng = item_rng(seed, _VIDEO, subject_key(subject),
+                   ALL_ACTIONS.index(action),
                    rep, camera_index)
     low, high = _SYNTHPOSE.num_bg_shapes
     shapes = int(rng.integers(low, high + 1))
