@@ -178,7 +178,9 @@ def _config(study: _Study, name: str, config: str) -> Tuple[str, int]:
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[loader].dataset.data_root = study.data + '/'
     slug = name.replace(' ', '_')
-    out = study.path('models', slug, 'config.py')
+    # outside the work dir: MMEngine's runner dumps its config there under
+    # the config's file name
+    out = study.path('configs', f'{slug}.py')
     text = cfg.pretty_text
     if not osp.isfile(out) or open(out).read() != text:
         with open(out, 'w') as f:
@@ -190,7 +192,7 @@ def _train(study: _Study) -> Dict[str, Dict]:
     models = {}
     for name, config in ACTION_CONFIGS.items():
         path, epochs = _config(study, name, config)
-        work = osp.dirname(path)
+        work = study.path('models', name.replace(' ', '_'), 'x')[:-2]
         ckpt = trained_checkpoint(path, work, epochs, tag=f'train {name}')
         models[name] = dict(config=path, checkpoint=ckpt, epochs=epochs,
                             minutes=training_minutes(work, 'acc/top1'))
