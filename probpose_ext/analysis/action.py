@@ -10,19 +10,29 @@ def _fmt(value: Optional[float], digits: int = 3) -> str:
     return '-' if value is None else f'{value:.{digits}f}'
 
 
-def models_table(models: Mapping[str, Mapping]) -> str:
-    """The trained recognisers: epochs and training minutes.
+def models_table(models: Mapping[str, Mapping],
+                 clean: Sequence[Mapping] = ()) -> str:
+    """The trained recognisers: epochs, training minutes and clean
+    validation accuracy.
 
     Args:
         models (Mapping): name -> dict with ``epochs``, ``minutes``.
+        clean (Sequence[Mapping]): ``model``, ``top1``, ``top5``,
+            ``mean1`` records.
 
     Returns:
         str: A markdown table.
     """
-    lines = ['| recogniser | epochs | training minutes |', '|---|---|---|']
+    acc = {r['model']: r for r in clean}
+    lines = ['| recogniser | split | epochs | training minutes | top-1 | '
+             'top-5 | mean class |', '|---|---|---|---|---|---|---|']
     for name, m in models.items():
-        lines.append(f'| {name} | {m.get("epochs")} | '
-                     f'{_fmt(m.get("minutes"), 1)} |')
+        a = acc.get(name, {})
+        split = 'X-View' if 'X-View' in name else 'X-Sub'
+        lines.append(f'| {name.replace(" X-View", "")} | {split} | '
+                     f'{m.get("epochs")} | {_fmt(m.get("minutes"), 1)} | '
+                     f'{_fmt(a.get("top1"))} | {_fmt(a.get("top5"))} | '
+                     f'{_fmt(a.get("mean1"))} |')
     return '\n'.join(lines)
 
 

@@ -5,6 +5,8 @@ The study trains two ST-GCN recognisers on SynthActions' cross-subject
 split once (3D Human3.6M-17 joints and 2D COCO-17 pixels with scores;
 :data:`ACTION_CONFIGS`) and evaluates them
 
+0. ``clean``: the validation accuracy of every recogniser (with
+   ``xview``, also the cross-view ones);
 1. ``noise``: under i.i.d. Gaussian noise on the normalised joints
    (metres in 3D, half image sizes in 2D) of the seed report's std list
    (:data:`SEED_NOISE_CURVE`: SkateFormer on NTU-60 X-Sub);
@@ -39,8 +41,9 @@ from .runs import (cached, file_key, run_stamp, trained_checkpoint,
                    training_minutes, write_json)
 
 __all__ = [
-    'ACTION_CONFIGS', 'SEED_NOISE_CURVE', 'ActionStudySettings',
-    'quick_action_settings', 'run_action_study', 'write_action_results'
+    'ACTION_CONFIGS', 'XVIEW_CONFIGS', 'ZOO_NAMES', 'SEED_NOISE_CURVE',
+    'STAGES', 'ActionStudySettings', 'quick_action_settings',
+    'run_action_study', 'publish_recognizers', 'write_action_results'
 ]
 
 #: The study's recognisers: name -> config (cross-subject split).
@@ -49,6 +52,18 @@ ACTION_CONFIGS: Dict[str, str] = {
     'configs/synthactions/stgcn_1xb32-joint-3d-30e_synthactions-xsub.py',
     '2D ST-GCN':
     'configs/synthactions/stgcn_1xb32-joint-2d-30e_synthactions-xsub.py',
+}
+#: The same recognisers on the cross-view split (``xview=True``).
+XVIEW_CONFIGS: Dict[str, str] = {
+    f'{name} X-View': config.replace('-xsub.py', '-xview.py')
+    for name, config in ACTION_CONFIGS.items()
+}
+#: Zoo names of the published recognisers (:func:`publish_recognizers`).
+ZOO_NAMES: Dict[str, str] = {
+    '3D ST-GCN': 'synthactions-stgcn-3d',
+    '2D ST-GCN': 'synthactions-stgcn-2d',
+    '3D ST-GCN X-View': 'synthactions-stgcn-3d-xview',
+    '2D ST-GCN X-View': 'synthactions-stgcn-2d-xview',
 }
 #: SkateFormer on NTU-60 X-Sub, top-1 under Gaussian noise of std (metres)
 #: on the 3D joints (the downstream-effects report).
@@ -85,6 +100,8 @@ class ActionStudySettings:
         seed (int): Seed of the noise and corruptions.
         batch_size (int): Evaluation batch size.
         workers (int, optional): Rendering processes.
+        xview (bool): Also train and evaluate the cross-view recognisers
+            (:data:`XVIEW_CONFIGS`; clean accuracy only).
     """
     work_dir: str = 'work_dirs/action_robustness'
     data_root: str = 'data/synthactions'
@@ -101,6 +118,7 @@ class ActionStudySettings:
     seed: int = 0
     batch_size: int = 64
     workers: Optional[int] = None
+    xview: bool = False
 
 
 def quick_action_settings(work_dir: str = 'work_dirs/action_robustness_'
@@ -189,12 +207,16 @@ def _config(study: _Study, name: str, config: str) -> Tuple[str, int]:
 
 
 def _train(study: _Study) -> Dict[str, Dict]:
+    configs = dict(ACTION_CONFIGS)
+    if study.s.xview:
+        configs.update(XVIEW_CONFIGS)
     models = {}
-    for name, config in ACTION_CONFIGS.items():
+    for name, config in configs.items():
         path, epochs = _config(study, name, config)
         work = study.path('models', name.replace(' ', '_'), 'x')[:-2]
         ckpt = trained_checkpoint(path, work, epochs, tag=f'train {name}')
-        models[name] = dict(config=path, checkpoint=ckpt, epochs=epochs,
+        models[name] = dict(config=path, source_config=config,
+                            work_dir=work, checkpoint=ckpt, epochs=epochs,
                             minutes=training_minutes(work, 'acc/top1'))
     return models
 
@@ -234,10 +256,23 @@ def _model_key(model: Dict) -> dict:
                 config=file_key(model['config']))
 
 
-def stage_noise(study: _Study, models: Dict[str, Dict]) -> List[Dict]:
-    """Top-1 / top-5 of every recogniser under each noise std."""
+def stage_clean(study: _Study, models: Dict[str, Dict]) -> List[Dict]:
+    """Top-1 / top-5 / mean class accuracy of every recogniser on its
+    validation split (X-Sub or X-View)."""
     records = []
     for name, model in models.items():
+        value = study.cell('clean', name, dict(model=_model_key(model)),
+                           lambda model=model: _evaluate(study, model))
+        records.append(dict(model=name, **value))
+    return records
+
+
+def stage_noise(study: _Study, models: Dict[str, Dict]) -> List[Dict]:
+    """Top-1 / top-5 of the X-Sub recognisers under each noise std."""
+    records = []
+    for name, model in models.items():
+        if name not in ACTION_CONFIGS:
+            continue
         for std in study.s.stds:
             noise = dict(type='SkeletonGaussianNoise', std=float(std),
                          seed=study.s.seed)
@@ -393,7 +428,7 @@ def stage_zoo(study: _Study, models: Dict[str, Dict]) -> List[Dict]:
     return records
 
 
-STAGES = ('noise', 'keypoint', 'zoo')
+STAGES = ('clean', 'noise', 'keypoint', 'zoo')
 
 
 def run_action_study(settings: ActionStudySettings,
@@ -420,11 +455,65 @@ def run_action_study(settings: ActionStudySettings,
     results: Dict = dict(
         meta=dict(run_stamp(), settings=dataclasses.asdict(settings)),
         models=models)
-    funcs = dict(noise=stage_noise, keypoint=stage_keypoint, zoo=stage_zoo)
+    funcs = dict(clean=stage_clean, noise=stage_noise,
+                 keypoint=stage_keypoint, zoo=stage_zoo)
     for stage in stages:
         results[stage] = funcs[stage](study, models)
     results['meta']['minutes'] = round((time.time() - start) / 60, 2)
     return results
+
+
+def publish_recognizers(results: Dict,
+                        root: Optional[str] = None) -> List[dict]:
+    """Put the study's recognisers into the zoo
+    (``configs/synthactions/metafile.yml``, ``checkpoints/synthactions/``):
+    the end-of-schedule checkpoint (the one evaluated), its validation
+    accuracy and training minutes.
+
+    Args:
+        results (dict): :func:`run_action_study`'s output (with the
+            ``clean`` stage).
+        root (str, optional): Zoo root (default: the repository).
+
+    Returns:
+        list[dict]: The metafile entries written.
+    """
+    import torch
+    from .zoo import publish
+    meta = results['meta']
+    clean = {r['model']: r for r in results.get('clean', [])}
+    entries = []
+    for name, model in results['models'].items():
+        if name not in clean:
+            continue
+        split = 'X-View' if 'X-View' in name else 'X-Sub'
+        weights = torch.load(model['checkpoint'], map_location='cpu',
+                             weights_only=True)['state_dict']
+        params = int(sum(v.numel() for k, v in weights.items()
+                         if not k.endswith(('running_mean', 'running_var',
+                                            'num_batches_tracked'))))
+        entries.append(publish(
+            ZOO_NAMES[name], model['source_config'], model['work_dir'],
+            [dict(Task='Skeleton Action Recognition',
+                  Dataset=f'SynthActions {split}',
+                  Metrics={'Top 1 Accuracy': round(clean[name]['top1'], 4),
+                           'Top 5 Accuracy': round(clean[name]['top5'], 4),
+                           'Mean Class Accuracy': round(
+                               clean[name]['mean1'], 4)})],
+            metadata={
+                'Training Data': f'SynthActions {split} train',
+                'Input': ('3D Human3.6M-17 joints' if '3D' in name else
+                          '2D COCO-17 keypoints + scores'),
+                'Parameters': params,
+                'Epochs': model['epochs'],
+                'Batch Size': 32,
+                'Training Minutes': model['minutes'],
+                'Training Resources': meta['machine'],
+                'Date': meta['date'],
+            },
+            root=root, collection='SynthActions',
+            checkpoint=model['checkpoint']))
+    return entries
 
 
 def write_action_results(results: Dict, out_dir: str) -> List[str]:
@@ -437,7 +526,8 @@ def write_action_results(results: Dict, out_dir: str) -> List[str]:
     meta = results.get('meta', {})
     text = [f'# Action recognition under keypoint noise '
             f'({meta.get("date", "")}, {meta.get("machine", "")})', '']
-    text += [an.models_table(results.get('models', {})), '']
+    text += [an.models_table(results.get('models', {}),
+                             results.get('clean', [])), '']
     if results.get('noise'):
         text += ['## Gaussian noise on the joints', '',
                  an.noise_table(results['noise'], SEED_NOISE_CURVE), '']

@@ -26,8 +26,11 @@ def test_zoo_and_models_tables():
                            top5=1.0)])
     assert '| tic | 3 | 0.812 | 0.667 | 1.000 |' in text
     assert '| ground truth | 3 | - | 1.000 | 1.000 |' in text
-    assert '| 3D | 30 | 6.8 |' in models_table(
-        {'3D': dict(epochs=30, minutes=6.81)})
+    table = models_table({'3D': dict(epochs=30, minutes=6.81),
+                          '3D X-View': dict(epochs=30, minutes=None)},
+                         [dict(model='3D', top1=0.99, top5=1.0, mean1=0.98)])
+    assert '| 3D | X-Sub | 30 | 6.8 | 0.990 | 1.000 | 0.980 |' in table
+    assert '| 3D | X-View | 30 | - | - | - | - |' in table
 
 
 def test_plot_noise_writes_png(tmp_path):

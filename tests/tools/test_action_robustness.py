@@ -35,7 +35,8 @@ def test_quick_study_writes_every_result(quick):
                  'results.json'):
         assert osp.isfile(osp.join(work, 'results', name)), name
     saved = json.load(open(osp.join(work, 'results', 'results.json')))
-    assert len(saved['noise']) == 2 * 2  # models x stds
+    assert len(saved["noise"]) == 2 * 2  # models x stds
+    assert [r["model"] for r in saved["clean"]] == ["3D ST-GCN", "2D ST-GCN"]
     assert len(saved['keypoint']) == 2 * (1 + 2)  # corruptions x sev
     assert [r['source'] for r in saved['zoo']] == ['ground truth',
                                                    'heatmap']
@@ -93,3 +94,33 @@ def test_quick_study_resumes_without_recomputing(quick):
     before = _cells(work)
     tool.main(['--quick', '--work-dir', work, '--no-progress'])
     assert _cells(work) == before
+
+
+def test_published_recognizer_gives_the_study_accuracy(quick, tmp_path):
+    """Publishing into a zoo root writes weights that reproduce the clean
+    accuracy, and an entry naming the repository config."""
+    import shutil
+
+    import yaml
+
+    from probpose_ext.apis.action_robustness import publish_recognizers
+    from probpose_ext.apis.inprocess import InProcessTester
+    from probpose_ext.apis.zoo import resolve
+    _, results = quick
+    root = tmp_path / 'zoo'
+    shutil.copytree(REPO / 'configs', root / 'configs')
+    entries = publish_recognizers(results, root=str(root))
+    assert [e['Name'] for e in entries] == ['synthactions-stgcn-3d',
+                                            'synthactions-stgcn-2d']
+    index = yaml.safe_load(open(root / 'configs' / 'synthactions' /
+                                'metafile.yml'))
+    clean = {r['model']: r for r in results['clean']}
+    entry = [m for m in index['Models']
+             if m['Name'] == 'synthactions-stgcn-2d'][0]
+    assert entry['Results'][0]['Metrics']['Top 1 Accuracy'] == \
+        pytest.approx(clean['2D ST-GCN']['top1'], abs=1e-4)
+    config, weights = resolve('synthactions-stgcn-2d', root=str(root))
+    tester = InProcessTester(results['models']['2D ST-GCN']['config'],
+                             weights)
+    metrics, _ = tester.run(tester.dataset_config(), keep=False)
+    assert metrics['acc/top1'] == pytest.approx(clean['2D ST-GCN']['top1'])

@@ -3,7 +3,7 @@
 
     python tools/analysis_tools/action_robustness.py [--quick] \\
         [--work-dir work_dirs/action_robustness] [--stages noise keypoint zoo] \\
-        [--epochs N] [--out-dir docs/action_recognition]
+        [--epochs N] [--xview] [--publish] [--out-dir docs/action_recognition]
 
 Trains the 3D and 2D ST-GCN recognisers on SynthActions X-Sub once
 (resumable; SynthActions is generated when missing), then reports their
@@ -30,8 +30,8 @@ except ImportError:  # running from a source checkout without installing
         0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from probpose_ext.apis.action_robustness import (  # noqa: E402
-    STAGES, ActionStudySettings, quick_action_settings, run_action_study,
-    write_action_results)
+    STAGES, ActionStudySettings, publish_recognizers, quick_action_settings,
+    run_action_study, write_action_results)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -47,6 +47,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="training epochs (default: the configs')")
     parser.add_argument('--stds', type=float, nargs='+', default=None,
                         help='noise stds (default: the seed report\'s)')
+    parser.add_argument('--xview', action='store_true',
+                        help='also train and evaluate the cross-view '
+                        'recognisers')
+    parser.add_argument('--publish', action='store_true',
+                        help='put the trained recognisers into the zoo '
+                        '(configs/synthactions/metafile.yml)')
     parser.add_argument('--out-dir', default=None,
                         help='results folder (default WORK_DIR/results)')
     parser.add_argument('--no-progress', action='store_true')
@@ -61,7 +67,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
             work_dir=args.work_dir or 'work_dirs/action_robustness')
     changes = {k: v for k, v in dict(
         data_root=args.data_root, epochs=args.epochs,
-        stds=tuple(args.stds) if args.stds else None).items()
+        stds=tuple(args.stds) if args.stds else None,
+        xview=args.xview or None).items()
         if v is not None}
     settings = dataclasses.replace(settings, **changes)
     if args.epochs is not None and args.epochs < 1:
@@ -70,6 +77,11 @@ def main(argv: Optional[List[str]] = None) -> dict:
                                progress=not args.no_progress)
     out_dir = args.out_dir or osp.join(settings.work_dir, 'results')
     results['written'] = write_action_results(results, out_dir)
+    if args.publish:
+        if 'clean' not in args.stages:
+            raise SystemExit('error: --publish needs the clean stage')
+        for entry in publish_recognizers(results):
+            print(f'published {entry["Name"]}: {entry["Weights"]}')
     for path in results['written']:
         print(f'wrote {path}')
     return results
