@@ -26,6 +26,9 @@ Not applied on import (opt-in, for tests and benchmarks only):
 
 * :mod:`.exococotools`: the authors' ``exococotools`` 1.0.0 imports its
   extension under its pre-rename name ``ExCocotools``.
+* :mod:`.mmaction`: the ``mmaction2`` 1.2.0 wheel lacks a package that
+  ``mmaction.models`` imports (open-mmlab/mmaction2#2714); importing the
+  module registers placeholders and imports ``mmaction.models``.
 """
 from typing import Dict
 
