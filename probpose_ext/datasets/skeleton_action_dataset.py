@@ -8,6 +8,8 @@ from mmengine.dataset import BaseDataset
 from mmengine.fileio import get_local_path
 from mmpose.registry import DATASETS
 
+from ..utils.validation import strict_kwargs
+
 __all__ = ['SkeletonActionDataset', 'load_skeleton_annotations']
 
 _REQUIRED = ('frame_dir', 'label', 'keypoint')
@@ -73,6 +75,7 @@ def load_skeleton_annotations(ann_file: str,
 
 
 @DATASETS.register_module()
+@strict_kwargs
 class SkeletonActionDataset(BaseDataset):
     """Skeleton sequences with action labels, read from a pickle in
     MMAction2's layout (:func:`load_skeleton_annotations`): MMAction2's

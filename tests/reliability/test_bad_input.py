@@ -378,12 +378,14 @@ REQUIRED = {
         decoder=dict(type='ProbMapDH', input_size=(48, 64),
                      heatmap_size=(12, 16))),
     'ProbPoseLocalVisualizer': dict(name='misspelt_args_test'),
+    'SkeletonActionDataset': dict(ann_file='missing.pkl'),
 }
 #: Classes whose ``__init__`` forwards ``**kwargs`` to an MMPose/MMEngine
 #: base (or inherits it), where Python's message would name the base class:
 #: ``probpose_ext.utils.validation.strict_kwargs`` checks their arguments
 #: first, so the message names them and lists what they accept.
-FORWARDING = {'ProbMapDHHead', 'ProbPoseEstimator', 'ProbPoseLocalVisualizer'}
+FORWARDING = {'ProbMapDHHead', 'ProbPoseEstimator', 'ProbPoseLocalVisualizer',
+              'SkeletonActionDataset'}
 
 
 @pytest.mark.parametrize('key', sorted(_ours()))
@@ -409,6 +411,8 @@ OWN_AND_BASE = {
     'ProbPoseEstimator': ({'metainfo'}, {'backbone', 'head', 'test_cfg'}),
     'ProbPoseLocalVisualizer': ({'presence_thr', 'cov_level'},
                                 {'name', 'kpt_color', 'skeleton'}),
+    'SkeletonActionDataset': ({'split', 'num_classes'},
+                              {'data_root', 'pipeline', 'test_mode'}),
 }
 
 

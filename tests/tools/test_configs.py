@@ -1,7 +1,8 @@
 """Every 2D config of the project builds through MMPose's registries and
 runs its test pipeline + model on the real COCO sample (the lifter configs,
 configs/synthmotion and configs/h36m, run on the real Human3.6M sample in
-test_lifter_configs.py)."""
+test_lifter_configs.py; the action recognisers, configs/synthactions, in
+test_action_configs.py)."""
 import json
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from tests.conftest import DATA, REPO
 
 # every 2D config a user runs; configs/_base_ holds blocks other configs
 # build on (MMPose's layout), not runnable configs
-LIFTING = {'synthmotion', 'h36m', 'synthmotion_video'}
+LIFTING = {'synthmotion', 'h36m', 'synthmotion_video', 'synthactions'}
 CONFIGS = sorted(p for p in (REPO / 'configs').rglob('*.py')
                  if '_base_' not in p.parts and not LIFTING & set(p.parts))
 COCO = DATA / 'coco'

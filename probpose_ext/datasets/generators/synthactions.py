@@ -54,6 +54,10 @@ Note:
     - T: number of frames of a sequence
     - K: number of keypoints (17)
     - C: number of cameras
+
+The module is about 590 lines, half of them docstrings and parameter
+checks; it is kept whole because the frame_dir naming, the rig, the
+placement and the writer are one file-format contract.
 """
 import dataclasses
 import math
