@@ -7,6 +7,7 @@ existing output directory before the (slow) import of the package.
 """
 import argparse
 import importlib.util
+import json
 import sys
 from pathlib import Path
 from typing import Callable, Dict, Optional, Tuple
@@ -104,3 +105,30 @@ def run_generator(generate: Callable[[], Dict]) -> Tuple[int, Optional[Dict]]:
     except KeyboardInterrupt:
         print('interrupted; nothing was written', file=sys.stderr)
         return EXIT_INTERRUPTED, None
+
+
+def generate(args: argparse.Namespace, make: Callable[..., Dict],
+             build_params: Callable[[], object]) -> Tuple[int, Optional[Dict]]:
+    """The common body of a generator CLI: build the parameters (a
+    ``TypeError`` is bad input), run ``make(out_dir, seed=, workers=,
+    force=, progress=, params=)`` (:func:`run_generator`) and print its
+    summary as JSON.
+
+    Returns:
+        tuple: ``(exit code, summary or None)``.
+    """
+    try:
+        params = build_params()
+    except TypeError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return EXIT_BAD_INPUT, None
+    code, summary = run_generator(lambda: make(
+        args.out_dir,
+        seed=args.seed,
+        workers=args.workers,
+        force=args.force,
+        progress=not args.no_progress,
+        params=params))
+    if summary is not None:
+        print(json.dumps(summary, indent=2))
+    return code, summary

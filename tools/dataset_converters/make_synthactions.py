@@ -11,13 +11,11 @@ The result loads with MMAction2's ``PoseDataset``
 ``split='xsub_train'``); see ``docs/synthactions.md``.
 """
 import argparse
-import json
 import sys
 from typing import Callable, List, Optional, Tuple
 
-from _generator_cli import (EXIT_BAD_INPUT, EXIT_EXISTS, add_run_args,
-                            ensure_importable, refuse_existing, run_generator,
-                            set_options)
+from _generator_cli import (EXIT_EXISTS, add_run_args, ensure_importable,
+                            generate, refuse_existing, set_options)
 
 #: ``SynthActionsParams`` fields set on the command line.
 ACTIONS_FIELDS = ('subjects', 'reps', 'actions', 'xsub_train_subjects')
@@ -77,22 +75,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.subjects is not None and args.xsub_train_subjects is None:
         args.xsub_train_subjects = xsub_train_default(args.subjects)
     make_synthactions, params_cls = _import_api()
-    try:
-        params = params_cls(**set_options(args, ACTIONS_FIELDS))
-    except TypeError as e:
-        print(f'error: {e}', file=sys.stderr)
-        return EXIT_BAD_INPUT
-    code, summary = run_generator(lambda: make_synthactions(
-        args.out_dir,
-        seed=args.seed,
-        params=params,
-        workers=args.workers,
-        force=args.force,
-        progress=not args.no_progress))
-    if summary is not None:
-        print(json.dumps(summary, indent=2))
+    code, _ = generate(
+        args, make_synthactions,
+        lambda: params_cls(**set_options(args, ACTIONS_FIELDS)))
     return code
-
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -13,13 +13,12 @@ The result can be used with MMPose's ``Human36mDataset``
 """
 import argparse
 import os.path as osp
-import json
 import sys
 from typing import Callable, List, Optional, Tuple
 
-from _generator_cli import (EXIT_BAD_INPUT, EXIT_EXISTS, MOTION_FIELDS,
-                            add_motion_args, add_run_args, ensure_importable,
-                            refuse_existing, run_generator, set_options)
+from _generator_cli import (EXIT_EXISTS, MOTION_FIELDS, add_motion_args,
+                            add_run_args, ensure_importable, generate,
+                            refuse_existing, set_options)
 
 
 def _import_api() -> Tuple[Callable, type]:
@@ -54,24 +53,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     if refuse_existing(args.out_dir, args.force):
         return EXIT_EXISTS  # before the (slow) import of the package
     make_synthmotion, params_cls = _import_api()
-    try:
-        params = params_cls(**set_options(args, MOTION_FIELDS))
-    except TypeError as e:
-        print(f'error: {e}', file=sys.stderr)
-        return EXIT_BAD_INPUT
-    code, summary = run_generator(lambda: make_synthmotion(
-        args.out_dir,
-        seed=args.seed,
-        workers=args.workers,
-        force=args.force,
-        progress=not args.no_progress,
-        params=params))
-    if summary is not None:
-        print(json.dumps(summary, indent=2))
-        if args.preview:
-            _preview(summary, args.preview)
+    code, summary = generate(
+        args, make_synthmotion,
+        lambda: params_cls(**set_options(args, MOTION_FIELDS)))
+    if summary is not None and args.preview:
+        _preview(summary, args.preview)
     return code
-
 
 def _preview(summary: dict, path: str) -> None:
     """Draw the test split's first subject and camera into ``path``."""

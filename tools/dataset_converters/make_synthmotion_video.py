@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
-from _generator_cli import (EXIT_BAD_INPUT, EXIT_EXISTS, MOTION_FIELDS,
-                            add_motion_args, add_run_args, ensure_importable,
-                            refuse_existing, run_generator, set_options)
+from _generator_cli import (EXIT_EXISTS, MOTION_FIELDS, add_motion_args,
+                            add_run_args, ensure_importable, generate,
+                            refuse_existing, set_options)
 
 
 def _import_api() -> Tuple[Callable, type]:
@@ -68,28 +68,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     if refuse_existing(args.out_dir, args.force):
         return EXIT_EXISTS  # before the (slow) import of the package
     make, params_cls = _import_api()
-    try:
+
+    def build_params():
         motion = dataclasses.replace(params_cls().motion,
                                      **set_options(args, MOTION_FIELDS))
-        params = params_cls(motion=motion,
-                            **set_options(args, ('img_size', 'jpeg_quality')))
-    except TypeError as e:
-        print(f'error: {e}', file=sys.stderr)
-        return EXIT_BAD_INPUT
-    code, summary = run_generator(lambda: make(
-        args.out_dir,
-        seed=args.seed,
-        workers=args.workers,
-        force=args.force,
-        progress=not args.no_progress,
-        params=params))
-    if summary is not None:
-        print(json.dumps(summary, indent=2))
-        if args.preview:
-            draw_preview(summary['out_dir'], args.preview, split='test')
-            print(f'preview: {args.preview}')
-    return code
+        return params_cls(motion=motion,
+                          **set_options(args, ('img_size', 'jpeg_quality')))
 
+    code, summary = generate(args, make, build_params)
+    if summary is not None and args.preview:
+        draw_preview(summary['out_dir'], args.preview, split='test')
+        print(f'preview: {args.preview}')
+    return code
 
 def draw_preview(out_dir: Union[str, os.PathLike],
                  path: Optional[Union[str, os.PathLike]] = None,

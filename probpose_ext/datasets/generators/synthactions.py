@@ -64,18 +64,18 @@ import math
 import os
 import pickle
 import time
-import zlib
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
 from .camera import PinholeCamera, look_at
-from .common import (atomic_output_dir, check_params, check_seed,
+from .common import (_is_int, atomic_output_dir, check_params, check_seed,
                      check_workers, item_rng, num_workers, progress_map,
                      resolve_out_dir, write_bytes)
 from .kinematics import rotation_z, select_joints
-from .motion import ALL_ACTIONS, Motion, sample_motion, subject_body
+from .motion import ALL_ACTIONS, Motion, sample_motion
+from .synthmotion import subject_key, subject_model
 
 __all__ = [
     'GENERATOR_VERSION', 'SPLITS', 'FILES', 'SynthActionsParams',
@@ -92,12 +92,8 @@ SPLITS: Tuple[str, ...] = ('xsub_train', 'xsub_val', 'xview_train',
 FILES: Dict[str, str] = dict(
     h36m='synthactions_3d.pkl', coco='synthactions_2d.pkl')
 PICKLE_PROTOCOL = 4
-_BODY, _CAMERAS, _SEQUENCE = 0, 1, 2
-
-
-def _is_int(value) -> bool:
-    return isinstance(value,
-                      (int, np.integer)) and not isinstance(value, bool)
+# random streams (0: the body, synthmotion.subject_model's, shared)
+_CAMERAS, _SEQUENCE = 1, 2
 
 
 def _check_ints(name: str, values, low: int, high: int) -> None:
@@ -221,12 +217,6 @@ def subject_name(number: int) -> str:
     return f'P{number:03d}'
 
 
-def subject_key(subject: str) -> int:
-    """The key of a subject in its random streams: the CRC-32 of its
-    name (see the module docstring)."""
-    return zlib.crc32(subject.encode('utf-8'))
-
-
 def frame_dir(camera: int, subject: int, rep: int, label: int) -> str:
     """NTU-style name of one annotation.
 
@@ -256,22 +246,6 @@ def parse_frame_dir(name: str) -> Dict[str, int]:
         raise ValueError(f'not a frame_dir: {name!r}')
     c, p, r, a = (int(name[i + 1:i + 4]) for i in (0, 4, 8, 12))
     return dict(camera=c, subject=p, rep=r - 1, label=a - 1)
-
-
-def subject_model(seed: int, subject: str) -> Tuple[np.ndarray, float]:
-    """The body of a subject (:func:`~.motion.subject_body` drawn from its
-    own stream).
-
-    Args:
-        seed (int): Base seed.
-        subject (str): Subject name.
-
-    Returns:
-        tuple:
-        - body (np.ndarray): Proportions in body units, shape (B, ).
-        - height (float): Standing height in metres.
-    """
-    return subject_body(item_rng(seed, _BODY, subject_key(subject)))
 
 
 def subject_cameras(seed: int, subject: str,
