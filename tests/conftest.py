@@ -36,6 +36,19 @@ def load_tool(path) -> object:
     return module
 
 
+def cell_mtimes(work_dir) -> dict:
+    """Path -> modification time of every cached cell record of a study
+    (``WORK_DIR/cells/**``): equal before and after a rerun means nothing
+    was recomputed."""
+    import os
+    import os.path as osp
+    out = {}
+    for root, _, files in os.walk(osp.join(work_dir, 'cells')):
+        for f in files:
+            out[osp.join(root, f)] = osp.getmtime(osp.join(root, f))
+    return out
+
+
 def run_python(args, cwd=None, timeout=600, check=True, **env):
     """Run ``python ARGS`` with the test interpreter; return the result."""
     proc = subprocess.run([sys.executable, *map(str, args)],

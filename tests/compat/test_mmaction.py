@@ -9,6 +9,8 @@ import pytest
 import torch
 from mmengine.registry import init_default_scope
 
+from tests.models._skeleton_toy import fit_predict
+
 pytest.importorskip('mmaction', reason='MMAction2 not installed')
 
 
@@ -26,7 +28,6 @@ def test_shim_makes_mmaction_models_importable():
 
 def test_mmaction_stgcn_in_our_recognizer_trains():
     import probpose_ext.compat.mmaction  # noqa: F401
-    from mmengine.structures import BaseDataElement
     from mmpose.registry import MODELS
     init_default_scope('mmpose')
     model = MODELS.build(dict(
@@ -42,21 +43,7 @@ def test_mmaction_stgcn_in_our_recognizer_trains():
     x = torch.randn(8, 1, 1, 16, 17, 3)
     x[4:, ..., 0] += torch.linspace(0, 2, 16)[None, None, None, :, None]
     labels = [0] * 4 + [1] * 4
-    samples = []
-    for y in labels:
-        s = BaseDataElement()
-        s.gt_label = torch.tensor([y])
-        samples.append(s)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    model.train()
-    for _ in range(25):
-        loss = model(x, samples, mode='loss')['loss_cls']
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    model.eval()
-    pred = [p.pred_label.item() for p in model(x, mode='predict')]
-    assert pred == labels
+    assert fit_predict(model, x, labels, steps=25, lr=1e-2) == labels
 
 
 def test_mmaction_pose_dataset_reads_the_same_layout(tmp_path):

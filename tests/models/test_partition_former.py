@@ -10,6 +10,7 @@ import probpose_ext  # noqa: F401
 from probpose_ext.models.backbones.partition_former import \
     PartitionAttention
 from probpose_ext.ops.skeleton_partitions import partition_masks
+from tests.models._skeleton_toy import fit_predict
 
 
 def test_attention_equals_loop_over_partitions():
@@ -57,7 +58,6 @@ def test_shapes_and_registry():
 def test_recognizer_with_partition_former_learns_toy_set():
     init_default_scope('mmpose')
     torch.manual_seed(0)
-    from mmengine.structures import BaseDataElement
     model = MODELS.build(dict(
         type='SkeletonRecognizer',
         backbone=dict(type='SkeletonPartitionFormer', layout='coco',
@@ -67,18 +67,4 @@ def test_recognizer_with_partition_former_learns_toy_set():
     x = torch.randn(16, 1, 1, 16, 17, 3) * 0.3
     x[8:, ..., 1] += torch.linspace(-1, 1, 16)[None, None, None, :, None]
     labels = [0] * 8 + [1] * 8
-    samples = []
-    for y in labels:
-        s = BaseDataElement()
-        s.gt_label = torch.tensor([y])
-        samples.append(s)
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    model.train()
-    for _ in range(40):
-        loss = model(x, samples, mode='loss')['loss_cls']
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    model.eval()
-    pred = [p.pred_label.item() for p in model(x, mode='predict')]
-    assert pred == labels
+    assert fit_predict(model, x, labels, steps=40, lr=3e-3) == labels

@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 import torch
 from mmengine.registry import init_default_scope
-from mmengine.structures import BaseDataElement
 from mmpose.registry import MODELS
 
 import probpose_ext  # noqa: F401
+from tests.models._skeleton_toy import fit_predict, label_samples
 
 
 def _cfg(num_classes=3, layout='h36m', channels=16):
@@ -24,22 +24,13 @@ def _scope():
     init_default_scope('mmpose')
 
 
-def _samples(labels):
-    out = []
-    for y in labels:
-        s = BaseDataElement()
-        s.gt_label = torch.tensor([int(y)])
-        out.append(s)
-    return out
-
-
 def test_shapes_and_clip_average():
     torch.manual_seed(0)
     model = MODELS.build(_cfg()).eval()
     x = torch.randn(4, 2, 1, 12, 17, 3)
     logits = model(x, mode='tensor')
     assert logits.shape == (4, 2, 3)
-    preds = model(list(x), _samples([0, 1, 2, 0]), mode='predict')
+    preds = model(list(x), label_samples([0, 1, 2, 0]), mode='predict')
     expect = logits.softmax(-1).mean(1)
     for p, e in zip(preds, expect):
         assert torch.allclose(p.pred_score, e, atol=1e-6)
@@ -52,7 +43,7 @@ def test_loss_is_cross_entropy_over_clips():
     model = MODELS.build(_cfg()).eval()
     x = torch.randn(3, 2, 1, 12, 17, 3)
     labels = [2, 0, 1]
-    out = model(x, _samples(labels), mode='loss')
+    out = model(x, label_samples(labels), mode='loss')
     logits = model(x, mode='tensor')
     brute = np.mean([
         -torch.log_softmax(logits[i, c], -1)[labels[i]].item()
@@ -86,17 +77,9 @@ def test_learns_separable_toy_set_in_seconds():
     ys = np.repeat(np.arange(3), 16)
     x = torch.tensor(xs, dtype=torch.float32)
     model = MODELS.build(_cfg())
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    model.train()
-    for _ in range(30):
-        loss = model(x, _samples(ys), mode='loss')['loss_cls']
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    model.eval()
     test = torch.tensor(np.concatenate([make(k, 8) for k in range(3)]),
                         dtype=torch.float32)
-    pred = [p.pred_label.item() for p in model(test, mode='predict')]
+    pred = fit_predict(model, x, ys, steps=30, lr=3e-3, test=test)
     assert np.mean(np.array(pred) == np.repeat(np.arange(3), 8)) >= 0.95
 
 

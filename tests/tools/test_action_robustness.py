@@ -1,25 +1,16 @@
 """tools/analysis_tools/action_robustness.py --quick end to end, with
 known answers across its stages."""
 import json
-import os
 import os.path as osp
 
 import numpy as np
 import pytest
 
-from tests.conftest import REPO, load_tool
+from tests.conftest import REPO, cell_mtimes, load_tool
 
 pytestmark = pytest.mark.slow
 
 tool = load_tool(REPO / 'tools' / 'analysis_tools' / 'action_robustness.py')
-
-
-def _cells(work_dir):
-    out = {}
-    for root, _, files in os.walk(osp.join(work_dir, 'cells')):
-        for f in files:
-            out[osp.join(root, f)] = osp.getmtime(osp.join(root, f))
-    return out
 
 
 @pytest.fixture(scope='module')
@@ -91,9 +82,9 @@ def test_quick_study_stages_agree(quick):
 
 def test_quick_study_resumes_without_recomputing(quick):
     work, _ = quick
-    before = _cells(work)
+    before = cell_mtimes(work)
     tool.main(['--quick', '--work-dir', work, '--no-progress'])
-    assert _cells(work) == before
+    assert cell_mtimes(work) == before
 
 
 def test_published_recognizer_gives_the_study_accuracy(quick, tmp_path):

@@ -10,21 +10,13 @@ import pytest
 from probpose_ext.apis import cli
 from probpose_ext.datasets.h36m_npz import load_h36m_npz
 from probpose_ext.datasets.keypoint_sources import gt_source, write_source
-from tests.conftest import REPO, load_tool
+from tests.conftest import REPO, cell_mtimes, load_tool
 
 pytestmark = pytest.mark.slow
 
 chain_tool = load_tool(REPO / 'tools' / 'analysis_tools' / 'robustness.py')
 matrix_tool = load_tool(REPO / 'tools' / 'analysis_tools' /
                         'robustness_matrix.py')
-
-
-def _cells(work_dir):
-    out = {}
-    for root, _, files in os.walk(osp.join(work_dir, 'cells')):
-        for f in files:
-            out[osp.join(root, f)] = osp.getmtime(osp.join(root, f))
-    return out
 
 
 @pytest.fixture(scope='module')
@@ -81,11 +73,11 @@ def test_quick_chain_stages_agree_with_each_other(quick):
 
 def test_quick_chain_resumes_without_recomputing(quick):
     work, results = quick
-    before = _cells(work)
+    before = cell_mtimes(work)
     again = chain_tool.main(['--quick', '--work-dir', work, '--no-progress',
                              '--stages', 'frames', 'sources', 'matrix',
                              'keypoint'])
-    assert _cells(work) == before
+    assert cell_mtimes(work) == before
     assert again['matrix'] == results['matrix']
     assert again['keypoint'] == results['keypoint']
 
