@@ -150,6 +150,11 @@ def infer_main(argv: Optional[List[str]] = None) -> list:
                      'keypoint sequences, not images. Evaluate it with '
                      'tools/test.py on annotations in the Human3.6M layout '
                      '(docs/lifting.md)')
+    if cfg.model.get('type') == 'SkeletonRecognizer':
+        parser.error(f'{args.config} is a skeleton action recogniser: it '
+                     'takes keypoint sequences, not images. Evaluate it '
+                     'with tools/test.py on a skeleton pickle in MMAction2\'s '
+                     'layout (docs/action_recognition.md)')
     prepare_config(cfg)  # trust_checkpoints
     cfg.model.backbone.init_cfg = None  # weights come from the checkpoint
     if args.draw_heatmap:

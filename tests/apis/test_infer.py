@@ -43,3 +43,13 @@ def test_cli_refuses_a_lifter(capsys):
     with pytest.raises(SystemExit):
         infer_main([image, str(config), 'ckpt.pth', '--out-json', 'x.json'])
     assert '2D-to-3D lifter' in capsys.readouterr().err
+
+
+def test_cli_refuses_a_recognizer(capsys):
+    from tests.conftest import REPO
+    config = REPO / 'configs' / 'synthactions' / \
+        'stgcn_1xb32-joint-3d-30e_synthactions-xsub.py'
+    image = list_images(str(DATA / 'coco'))[0]
+    with pytest.raises(SystemExit):
+        infer_main([image, str(config), 'ckpt.pth', '--out-json', 'x.json'])
+    assert 'skeleton action recogniser' in capsys.readouterr().err
