@@ -213,6 +213,19 @@ class _Angles:
             self.add(f'{side}_{name}', values)
 
 
+def _circle_path(t: np.ndarray, rng: np.random.Generator, speed: float,
+                 radius: float) -> Dict:
+    """A path around a circle of ``radius`` at ``speed`` (m/s), in a
+    random direction from a random angle, its centre near the origin, the
+    heading along the path."""
+    direction = rng.choice([-1.0, 1.0])
+    theta = rng.uniform(0, 2 * np.pi) + direction * speed * t / radius
+    centre = rng.uniform(-0.2, 0.2, 2)
+    position = centre + radius * np.stack([np.cos(theta), np.sin(theta)], 1)
+    heading = np.degrees(theta) + (0.0 if direction > 0 else 180.0)
+    return dict(position=position, heading=heading)
+
+
 def _walk(a: _Angles, t: np.ndarray, rng: np.random.Generator,
           leg: float) -> Dict:
     freq = rng.uniform(0.75, 0.95)
@@ -229,13 +242,7 @@ def _walk(a: _Angles, t: np.ndarray, rng: np.random.Generator,
     a.add('torso_twist', -6 * np.sin(phase))
     # two steps of 2 * leg * sin(hip amplitude) per cycle
     speed = 4 * leg * np.sin(np.radians(hip_amp)) * freq * 0.85
-    radius = rng.uniform(0.8, 1.4)
-    direction = rng.choice([-1.0, 1.0])
-    theta = rng.uniform(0, 2 * np.pi) + direction * speed * t / radius
-    centre = rng.uniform(-0.2, 0.2, 2)
-    position = centre + radius * np.stack([np.cos(theta), np.sin(theta)], 1)
-    heading = np.degrees(theta) + (0.0 if direction > 0 else 180.0)
-    return dict(position=position, heading=heading)
+    return _circle_path(t, rng, speed, rng.uniform(0.8, 1.4))
 
 
 def _reach(a: _Angles, t: np.ndarray, rng: np.random.Generator,
@@ -385,15 +392,10 @@ def _run(a: _Angles, t: np.ndarray, rng: np.random.Generator,
     # flight included; kept at a running speed
     speed = float(
         np.clip(4 * leg * np.sin(np.radians(hip_amp)) * freq, 2.5, 3.5))
-    radius = rng.uniform(1.3, 1.8)
-    direction = rng.choice([-1.0, 1.0])
-    theta = rng.uniform(0, 2 * np.pi) + direction * speed * t / radius
-    centre = rng.uniform(-0.2, 0.2, 2)
-    position = centre + radius * np.stack([np.cos(theta), np.sin(theta)], 1)
-    heading = np.degrees(theta) + (0.0 if direction > 0 else 180.0)
+    path = _circle_path(t, rng, speed, rng.uniform(1.3, 1.8))
     # a flight when the legs are furthest apart, twice per cycle
-    lift = rng.uniform(0.03, 0.06) * np.sin(phase)**2
-    return dict(position=position, heading=heading, lift=lift)
+    path['lift'] = rng.uniform(0.03, 0.06) * np.sin(phase)**2
+    return path
 
 
 def _guard(a: _Angles, rng: np.random.Generator) -> None:
