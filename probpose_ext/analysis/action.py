@@ -96,20 +96,20 @@ def plot_noise(records: Sequence[Mapping],
 
 
 def zoo_table(records: Sequence[Mapping]) -> str:
-    """Top-1 / top-5 of the 2D recogniser per 2D source, with the 2D
+    """Top-1 / top-5 of the 2D recognisers per 2D source, with the 2D
     model's AP on the rendered frames.
 
     Args:
-        records (Sequence[Mapping]): ``source``, ``top1``, ``top5``,
-            optional ``AP``, ``clips``.
+        records (Sequence[Mapping]): ``model``, ``source``, ``top1``,
+            ``top5``, optional ``AP``, ``clips``.
 
     Returns:
         str: A markdown table.
     """
-    lines = ['| 2D source | clips | 2D AP on the frames | top-1 | top-5 |',
-             '|---|---|---|---|---|']
+    lines = ['| recogniser | 2D source | clips | 2D AP on the frames | '
+             'top-1 | top-5 |', '|---|---|---|---|---|---|']
     for r in records:
-        lines.append(f'| {r["source"]} | {r.get("clips", "-")} | '
-                     f'{_fmt(r.get("AP"))} | {_fmt(r.get("top1"))} | '
-                     f'{_fmt(r.get("top5"))} |')
+        lines.append(f'| {r.get("model", "-")} | {r["source"]} | '
+                     f'{r.get("clips", "-")} | {_fmt(r.get("AP"))} | '
+                     f'{_fmt(r.get("top1"))} | {_fmt(r.get("top5"))} |')
     return '\n'.join(lines)

@@ -1,19 +1,19 @@
 """Skeleton action recognition under keypoint noise
 (``tools/analysis_tools/action_robustness.py``, docs/action_recognition.md).
 
-The study trains two ST-GCN recognisers on SynthActions' cross-subject
-split once (3D Human3.6M-17 joints and 2D COCO-17 pixels with scores;
-:data:`ACTION_CONFIGS`) and evaluates them
+The study trains three ST-GCN recognisers on SynthActions' cross-subject
+split once (3D Human3.6M-17 joints; 2D COCO-17 pixels, without and with
+the score channel; :data:`ACTION_CONFIGS`) and evaluates them
 
 0. ``clean``: the validation accuracy of every recogniser (with
    ``xview``, also the cross-view ones);
 1. ``noise``: under i.i.d. Gaussian noise on the normalised joints
    (metres in 3D, half image sizes in 2D) of the seed report's std list
    (:data:`SEED_NOISE_CURVE`: SkateFormer on NTU-60 X-Sub);
-2. ``keypoint``: the 2D model under the keypoint corruptions of the
+2. ``keypoint``: the 2D models under the keypoint corruptions of the
    robustness chain (:mod:`~probpose_ext.ops.keypoint_corruptions`) at
    severities 1..5, applied to each whole 2D sequence;
-3. ``zoo``: the 2D model on the keypoints that each 2D zoo model finds on
+3. ``zoo``: the 2D models on the keypoints that each 2D zoo model finds on
    rendered frames of the validation clips of one camera
    (:mod:`~probpose_ext.datasets.generators.synthactions_video`; the
    frames the recogniser's test-mode sampling reads), with the models'
@@ -41,8 +41,8 @@ from .runs import (cached, file_key, run_stamp, trained_checkpoint,
                    training_minutes, write_json)
 
 __all__ = [
-    'ACTION_CONFIGS', 'XVIEW_CONFIGS', 'ZOO_NAMES', 'SEED_NOISE_CURVE',
-    'STAGES', 'ActionStudySettings', 'quick_action_settings',
+    'ACTION_CONFIGS', 'MODELS_2D', 'XVIEW_CONFIGS', 'ZOO_NAMES',
+    'SEED_NOISE_CURVE', 'STAGES', 'ActionStudySettings', 'quick_action_settings',
     'run_action_study', 'publish_recognizers', 'write_action_results'
 ]
 
@@ -52,11 +52,15 @@ ACTION_CONFIGS: Dict[str, str] = {
     'configs/synthactions/stgcn_1xb32-joint-3d-30e_synthactions-xsub.py',
     '2D ST-GCN':
     'configs/synthactions/stgcn_1xb32-joint-2d-30e_synthactions-xsub.py',
+    '2D ST-GCN + score':
+    'configs/synthactions/stgcn_1xb32-joint-score-2d-30e_synthactions-xsub.py',
 }
+#: The 2D recognisers (keypoint and zoo stages).
+MODELS_2D: Tuple[str, ...] = ('2D ST-GCN', '2D ST-GCN + score')
 #: The same recognisers on the cross-view split (``xview=True``).
 XVIEW_CONFIGS: Dict[str, str] = {
-    f'{name} X-View': config.replace('-xsub.py', '-xview.py')
-    for name, config in ACTION_CONFIGS.items()
+    f'{name} X-View': ACTION_CONFIGS[name].replace('-xsub.py', '-xview.py')
+    for name in ('3D ST-GCN', '2D ST-GCN')
 }
 #: Zoo names of the published recognisers (:func:`publish_recognizers`).
 ZOO_NAMES: Dict[str, str] = {
@@ -64,7 +68,7 @@ ZOO_NAMES: Dict[str, str] = {
     '2D ST-GCN': 'synthactions-stgcn-2d',
     '3D ST-GCN X-View': 'synthactions-stgcn-3d-xview',
     '2D ST-GCN X-View': 'synthactions-stgcn-2d-xview',
-}
+}  # '2D ST-GCN + score' is measured, not published
 #: SkateFormer on NTU-60 X-Sub, top-1 under Gaussian noise of std (metres)
 #: on the 3D joints (the downstream-effects report).
 SEED_NOISE_CURVE: Tuple[Tuple[float, float], ...] = ((0.0, 0.92),
@@ -72,7 +76,6 @@ SEED_NOISE_CURVE: Tuple[Tuple[float, float], ...] = ((0.0, 0.92),
                                                      (0.02, 0.91),
                                                      (0.05, 0.89),
                                                      (0.1, 0.86))
-_2D = '2D ST-GCN'
 _GT = 'ground truth'
 
 
@@ -287,24 +290,28 @@ def stage_noise(study: _Study, models: Dict[str, Dict]) -> List[Dict]:
 
 
 def stage_keypoint(study: _Study, models: Dict[str, Dict]) -> List[Dict]:
-    """Top-1 of the 2D recogniser under each keypoint corruption and
+    """Top-1 of the 2D recognisers under each keypoint corruption and
     severity (severity 0: the clean run)."""
-    model = models[_2D]
-    clean = study.cell('keypoint', 'clean', dict(model=_model_key(model)),
-                       lambda: _evaluate(study, model))
-    records = [dict(model=_2D, corruption=c, severity=0, **clean)
-               for c in study.s.corruptions]
-    for corruption in study.s.corruptions:
-        for severity in study.s.severities:
-            insert = dict(type='CorruptSkeleton', corruption=corruption,
-                          severity=int(severity), seed=study.s.seed)
-            value = study.cell(
-                'keypoint', f'{corruption}_{severity}',
-                dict(model=_model_key(model), corruption=corruption,
-                     severity=int(severity), seed=study.s.seed),
-                lambda insert=insert: _evaluate(study, model, insert, None))
-            records.append(dict(model=_2D, corruption=corruption,
-                                severity=int(severity), **value))
+    records = []
+    for name in MODELS_2D:
+        model = models[name]
+        key = _model_key(model)
+        clean = study.cell('keypoint', f'{name}_clean', dict(model=key),
+                           lambda model=model: _evaluate(study, model))
+        records += [dict(model=name, corruption=c, severity=0, **clean)
+                    for c in study.s.corruptions]
+        for corruption in study.s.corruptions:
+            for severity in study.s.severities:
+                insert = dict(type='CorruptSkeleton', corruption=corruption,
+                              severity=int(severity), seed=study.s.seed)
+                value = study.cell(
+                    'keypoint', f'{name}_{corruption}_{severity}',
+                    dict(model=key, corruption=corruption,
+                         severity=int(severity), seed=study.s.seed),
+                    lambda model=model, insert=insert: _evaluate(
+                        study, model, insert, None))
+                records.append(dict(model=name, corruption=corruption,
+                                    severity=int(severity), **value))
     return records
 
 
@@ -362,8 +369,7 @@ def stage_zoo(study: _Study, models: Dict[str, Dict]) -> List[Dict]:
                                                           render_clips)
     from ..datasets.keypoint_sources import read_predictions
     from ..datasets.skeleton_action_dataset import load_skeleton_annotations
-    model = models[_2D]
-    clips = _clips(study, model)
+    clips = _clips(study, models[MODELS_2D[0]])
     loaded = load_skeleton_annotations(study.ann('2d'))
     anns = {a['frame_dir']: a for a in loaded['annotations']}
     meta = loaded['meta']
@@ -417,14 +423,17 @@ def stage_zoo(study: _Study, models: Dict[str, Dict]) -> List[Dict]:
             dict(weights=file_key(weights), frames=file_key(coco)), predict,
             outputs=[sources[short]])
     records = []
-    for short, path in sources.items():
-        value = study.cell(
-            'zoo', f'eval_{short}',
-            dict(model=_model_key(model), source=file_key(path)),
-            lambda path=path: _evaluate(study, model, ann_file=path,
-                                        split='clips', data_root=''))
-        records.append(dict(source=short, clips=len(clips), **value,
-                            **ap.get(short, {})))
+    for name in MODELS_2D:
+        model = models[name]
+        for short, path in sources.items():
+            value = study.cell(
+                'zoo', f'eval_{name}_{short}',
+                dict(model=_model_key(model), source=file_key(path)),
+                lambda model=model, path=path: _evaluate(
+                    study, model, ann_file=path, split='clips',
+                    data_root=''))
+            records.append(dict(model=name, source=short, clips=len(clips),
+                                **value, **ap.get(short, {})))
     return records
 
 
@@ -484,7 +493,7 @@ def publish_recognizers(results: Dict,
     clean = {r['model']: r for r in results.get('clean', [])}
     entries = []
     for name, model in results['models'].items():
-        if name not in clean:
+        if name not in clean or name not in ZOO_NAMES:
             continue
         split = 'X-View' if 'X-View' in name else 'X-Sub'
         weights = torch.load(model['checkpoint'], map_location='cpu',
@@ -537,7 +546,7 @@ def write_action_results(results: Dict, out_dir: str) -> List[str]:
     if results.get('keypoint'):
         from ..analysis import robustness as rb
         summary = rb.corruption_summary(results['keypoint'], 'top1')
-        text += ['## Keypoint corruptions (2D model, top-1, mean over '
+        text += ['## Keypoint corruptions (2D models, top-1, mean over '
                  'severities)', '', rb.corruption_table(summary), '']
         png = osp.join(out_dir, 'keypoint.png')
         rb.plot_corruption_curves(results['keypoint'], 'top1', png,

@@ -20,12 +20,12 @@ def test_noise_table_columns_and_rows():
 
 
 def test_zoo_and_models_tables():
-    text = zoo_table([dict(source='ground truth', clips=3, top1=1.0,
-                           top5=1.0),
-                      dict(source='tic', clips=3, AP=0.81234, top1=2 / 3,
-                           top5=1.0)])
-    assert '| tic | 3 | 0.812 | 0.667 | 1.000 |' in text
-    assert '| ground truth | 3 | - | 1.000 | 1.000 |' in text
+    text = zoo_table([dict(model='2D', source='ground truth', clips=3,
+                           top1=1.0, top5=1.0),
+                      dict(model='2D', source='tic', clips=3, AP=0.81234,
+                           top1=2 / 3, top5=1.0)])
+    assert '| 2D | tic | 3 | 0.812 | 0.667 | 1.000 |' in text
+    assert '| 2D | ground truth | 3 | - | 1.000 | 1.000 |' in text
     table = models_table({'3D': dict(epochs=30, minutes=6.81),
                           '3D X-View': dict(epochs=30, minutes=None)},
                          [dict(model='3D', top1=0.99, top5=1.0, mean1=0.98)])

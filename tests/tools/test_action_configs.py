@@ -29,7 +29,7 @@ def data(tmp_path_factory) -> Path:
 
 
 def test_every_config_is_tested():
-    assert len(CONFIGS) == 5
+    assert len(CONFIGS) == 6
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: p.name)

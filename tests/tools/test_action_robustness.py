@@ -26,11 +26,15 @@ def test_quick_study_writes_every_result(quick):
                  'results.json'):
         assert osp.isfile(osp.join(work, 'results', name)), name
     saved = json.load(open(osp.join(work, 'results', 'results.json')))
-    assert len(saved["noise"]) == 2 * 2  # models x stds
-    assert [r["model"] for r in saved["clean"]] == ["3D ST-GCN", "2D ST-GCN"]
-    assert len(saved['keypoint']) == 2 * (1 + 2)  # corruptions x sev
-    assert [r['source'] for r in saved['zoo']] == ['ground truth',
-                                                   'heatmap']
+    assert len(saved['noise']) == 3 * 2  # models x stds
+    assert [r['model'] for r in saved['clean']] == [
+        '3D ST-GCN', '2D ST-GCN', '2D ST-GCN + score']
+    # 2D models x corruptions x (clean + severities)
+    assert len(saved['keypoint']) == 2 * 2 * (1 + 2)
+    assert [(r['model'], r['source']) for r in saved['zoo']] == [
+        ('2D ST-GCN', 'ground truth'), ('2D ST-GCN', 'heatmap'),
+        ('2D ST-GCN + score', 'ground truth'),
+        ('2D ST-GCN + score', 'heatmap')]
     text = open(osp.join(work, 'results', 'action_robustness.md')).read()
     assert 'SkateFormer, NTU-60 X-Sub (seed report) | 0.920' in text
     # the 3D recogniser learnt something in 8 epochs (chance: 1/12)
@@ -46,11 +50,12 @@ def test_quick_study_stages_agree(quick):
     the recogniser exactly the frames it reads from the data set (its
     test-mode sampling), so the same top-1 as the data set's clips."""
     work, results = quick
-    clean2d = [r for r in results['noise']
-               if r['model'] == '2D ST-GCN' and r['std'] == 0][0]
+    clean = {r['model']: r['top1'] for r in results['noise']
+             if r['std'] == 0}
+    assert clean == {r['model']: r['top1'] for r in results['clean']}
     for r in results['keypoint']:
         if r['severity'] == 0:
-            assert r['top1'] == clean2d['top1']
+            assert r['top1'] == clean[r['model']]
     from probpose_ext.apis.inprocess import InProcessTester
     from probpose_ext.datasets.skeleton_action_dataset import \
         load_skeleton_annotations
