@@ -29,13 +29,28 @@ NAMES_2D = [n for n in NAMES
             if zoo_models()[n]['In Collection'] == 'SynthPose']
 LIFTERS = [n for n in NAMES
            if zoo_models()[n]['In Collection'] == 'SynthMotion']
+#: the action recognisers (tools/analysis_tools/action_robustness.py
+#: --xview --publish)
+EXPECTED_RECOGNIZERS = {'synthactions-stgcn-3d', 'synthactions-stgcn-2d',
+                        'synthactions-stgcn-3d-xview',
+                        'synthactions-stgcn-2d-xview'}
+RECOGNIZERS = [n for n in NAMES
+               if zoo_models()[n]['In Collection'] == 'SynthActions']
 
 
 def test_the_zoo_lists_only_known_models():
     assert NAMES, 'configs/**/metafile.yml lists no model'
     assert set(NAMES_2D) <= EXPECTED
     assert set(LIFTERS) <= EXPECTED_LIFTERS
-    assert sorted(NAMES) == sorted(NAMES_2D + LIFTERS)
+    assert set(RECOGNIZERS) <= EXPECTED_RECOGNIZERS
+    assert sorted(NAMES) == sorted(NAMES_2D + LIFTERS + RECOGNIZERS)
+    for name in RECOGNIZERS:
+        entry = zoo_models()[name]
+        metrics = entry['Results'][0]['Metrics']
+        assert entry['Results'][0]['Dataset'].startswith('SynthActions X-')
+        assert 1 / 12 < metrics['Top 1 Accuracy'] <= metrics[
+            'Top 5 Accuracy'] <= 1
+        assert entry['Metadata']['Epochs'] > 0
     for name in LIFTERS:
         entry = zoo_models()[name]
         metrics = entry['Results'][0]['Metrics']
@@ -143,3 +158,34 @@ def test_lifters_load_strictly_and_lift(name, motion_test):
     # new subjects and motions of the same generator: about the published
     # error (an untrained lifter is off by hundreds of millimetres)
     assert p1 < 1.5 * published + 10, (p1, published)
+
+
+@pytest.fixture(scope='module')
+def actions_val(tmp_path_factory):
+    """SynthActions of two new subjects (a seed no zoo split uses)."""
+    from probpose_ext.datasets.generators.synthactions import (
+        SynthActionsParams, make_synthactions)
+    root = tmp_path_factory.mktemp('zoo_actions') / 'synthactions'
+    make_synthactions(root, seed=7, workers=1, progress=False,
+                      params=SynthActionsParams(subjects=2, reps=1,
+                                                xsub_train_subjects=(1, )))
+    return root
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('name', RECOGNIZERS)
+def test_recognizers_load_strictly_and_classify(name, actions_val):
+    from probpose_ext.apis.inprocess import InProcessTester
+    config, weights = resolve(name)
+    assert os.path.getsize(weights) <= 25 * 2**20
+    ckpt = torch.load(weights, map_location='cpu', weights_only=True)
+    register_all_modules()
+    model = MODELS.build(Config.fromfile(config).model)
+    model.load_state_dict(ckpt['state_dict'], strict=True)
+    tester = InProcessTester(config, weights)
+    metrics, _ = tester.run(tester.dataset_config(
+        data_root=str(actions_val) + '/'), keep=False)
+    published = zoo_models()[name]['Results'][0]['Metrics']
+    # new subjects and motions of the same generator (chance: 1/12)
+    assert metrics['acc/top1'] > published['Top 1 Accuracy'] - 0.15, (
+        metrics, published)
