@@ -52,7 +52,7 @@ from torch import Tensor
 
 from ._precision import autocast_active, upcast
 
-__all__ = ['sparsemax', 'sparsemax_maps', 'sparsemax_loss']
+__all__ = ['sparsemax', 'sparsemax_maps', 'sparsemax_loss', 'exporting']
 
 #: Elements per group in the CPU grouped Newton path.
 _GROUP = 8
@@ -172,6 +172,21 @@ def _threshold_grouped(shifted: Tensor,
     return tau.unsqueeze(-1) if converged else None
 
 
+def exporting() -> bool:
+    """Whether the call is being traced for export (``torch.export``, the
+    dynamo ONNX exporter, or the TorchScript ONNX exporter): the grouped
+    Newton threshold has data-dependent loops and indexing, so a graph
+    takes the sort-based threshold (ordinary sort / cumsum / comparison
+    ops) instead; both give the same result."""
+    compiler = getattr(torch, 'compiler', None)
+    if compiler is not None and getattr(compiler, 'is_exporting',
+                                        lambda: False)():
+        return True
+    onnx = getattr(torch, 'onnx', None)
+    return bool(onnx is not None and getattr(
+        onnx, 'is_in_onnx_export', lambda: False)())
+
+
 def _sparsemax_rows(rows: Tensor) -> Tensor:
     """Sparsemax of each row of a 2-D tensor, in the compute dtype.
 
@@ -187,7 +202,7 @@ def _sparsemax_rows(rows: Tensor) -> Tensor:
     """
     dtype = _compute_dtype(rows.dtype)
     num_rows, length = rows.shape
-    if rows.device.type != 'cpu' or length < _MIN_GROUPED:
+    if rows.device.type != 'cpu' or length < _MIN_GROUPED or exporting():
         shifted = rows.to(dtype)
         shifted = shifted - shifted.amax(dim=-1, keepdim=True)
         return shifted.sub_(_threshold_sort(shifted)).clamp_(min=0)

@@ -385,3 +385,35 @@ def test_sparsemax_loss_against_brute_force_and_its_gradient():
     torch.testing.assert_close(zp.grad, p - q)
     with pytest.raises(ValueError, match='prob must have the shape'):
         sparsemax_loss(z, q, prob=p[:, :5])
+
+
+def test_export_takes_the_sort_threshold_and_matches_eager(monkeypatch):
+    """torch.export (the graph the dynamo ONNX exporter converts) must not
+    trace the grouped Newton path (data-dependent loops); the exported
+    graph, run on new logits, equals eager sparsemax."""
+    from probpose_ext.ops import simplex
+
+    class Net(torch.nn.Module):
+
+        def forward(self, x):
+            return simplex.sparsemax(x, dim=-1)
+
+    calls = []
+    grouped = simplex._threshold_grouped
+
+    def spy(*args, **kwargs):
+        calls.append(simplex.exporting())
+        return grouped(*args, **kwargs)
+
+    monkeypatch.setattr(simplex, '_threshold_grouped', spy)
+    torch.manual_seed(0)
+    x = torch.randn(2, 17, 768) * 3
+    simplex.sparsemax(x, dim=-1)
+    assert calls == [False]  # eager CPU: the grouped path
+    assert not simplex.exporting()
+    program = torch.export.export(Net(), (x, ))
+    assert calls == [False]  # not traced
+    y = torch.randn(2, 17, 768) * 3
+    out = program.module()(y)
+    assert torch.allclose(out, simplex.sparsemax(y, dim=-1), atol=1e-6)
+    assert torch.allclose(out.sum(-1), torch.ones(2, 17), atol=1e-5)
