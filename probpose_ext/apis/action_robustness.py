@@ -37,7 +37,7 @@ import numpy as np
 
 from ..ops.keypoint_corruptions import KEYPOINT_CORRUPTIONS
 from .robustness_stages import MODEL_NAMES, zoo_predict, zoo_tester
-from .runs import (cached, file_key, run_stamp, trained_checkpoint,
+from .runs import (CellRun, file_key, run_stamp, trained_checkpoint,
                    training_minutes, write_json)
 
 __all__ = [
@@ -145,26 +145,13 @@ def quick_action_settings(work_dir: str = 'work_dirs/action_robustness_'
         workers=1)
 
 
-class _Study:
+class _Study(CellRun):
     """Paths, testers and the cell cache of one study run."""
 
     def __init__(self, s: ActionStudySettings, progress: bool) -> None:
-        self.s, self.progress = s, progress
-        self.work = osp.abspath(s.work_dir)
+        super().__init__(s.work_dir, progress)
+        self.s = s
         self.data = osp.abspath(s.data_root)
-        self.testers: Dict = {}
-
-    def path(self, *parts: str) -> str:
-        p = osp.join(self.work, *parts)
-        os.makedirs(osp.dirname(p), exist_ok=True)
-        return p
-
-    def cell(self, stage: str, name: str, key: dict, compute,
-             outputs: Sequence[str] = ()) -> dict:
-        safe = name.replace(' ', '_').replace('/', '-')
-        value, _ = cached(self.path('cells', stage, f'{safe}.json'), key,
-                          compute, outputs)
-        return value
 
     def ann(self, layout: str) -> str:
         return osp.join(self.data, f'synthactions_{layout}.pkl')

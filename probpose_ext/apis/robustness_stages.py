@@ -13,7 +13,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .runs import cached, file_key, trained_checkpoint
+from .runs import CellRun, file_key, trained_checkpoint
 
 __all__ = [
     'LIFTER_CONFIGS', 'VIDEO_LIFTERS', 'MODEL_NAMES', 'MatrixRow',
@@ -63,7 +63,7 @@ def _abs(path: str) -> str:
     return path if osp.isabs(path) else osp.join(zoo_root(), path)
 
 
-class ChainRun:
+class ChainRun(CellRun):
     """Paths, loaded models and the cell cache of one chain run.
 
     Args:
@@ -73,24 +73,9 @@ class ChainRun:
 
     def __init__(self, settings,
                  progress: bool = True) -> None:
+        super().__init__(settings.work_dir, progress)
         self.s = settings
-        self.work = osp.abspath(settings.work_dir)
         self.frames = osp.abspath(settings.frames_root)
-        self.progress = progress
-        self.testers: Dict[str, object] = {}
-
-    def path(self, *parts: str) -> str:
-        p = osp.join(self.work, *parts)
-        os.makedirs(osp.dirname(p), exist_ok=True)
-        return p
-
-    def cell(self, stage: str, name: str, key: dict,
-             compute: Callable[[], dict],
-             outputs: Sequence[str] = ()) -> dict:
-        safe = name.replace(' ', '_').replace('/', '-')
-        value, _ = cached(self.path('cells', stage, f'{safe}.json'), key,
-                          compute, outputs)
-        return value
 
     def npz(self, split: str) -> str:
         fps = self.frames_fps()

@@ -20,8 +20,41 @@ from ..utils.atomic import atomic_write
 __all__ = [
     'jsonable', 'write_json', 'file_key', 'cached', 'train_resumable',
     'trained_checkpoint',
-    'run_logs', 'training_minutes', 'evaluate_cached', 'run_stamp'
+    'run_logs', 'training_minutes', 'evaluate_cached', 'run_stamp',
+    'CellRun'
 ]
+
+
+class CellRun:
+    """A study's work directory and its cell cache: ``path`` makes parent
+    folders, ``cell`` caches one result in ``WORK_DIR/cells/<stage>/
+    <name>.json`` (:func:`cached`). Subclasses add their settings, data
+    paths and loaded models (``testers``).
+
+    Args:
+        work_dir (str): The work directory.
+        progress (bool): Progress bars.
+    """
+
+    def __init__(self, work_dir: str, progress: bool = True) -> None:
+        self.work = osp.abspath(work_dir)
+        self.progress = progress
+        self.testers: dict = {}
+
+    def path(self, *parts: str) -> str:
+        """``WORK_DIR/parts...``, its parent folder created."""
+        p = osp.join(self.work, *parts)
+        os.makedirs(osp.dirname(p), exist_ok=True)
+        return p
+
+    def cell(self, stage: str, name: str, key: dict,
+             compute: Callable[[], dict],
+             outputs: Sequence[str] = ()) -> dict:
+        """``compute()``, or the value cached under ``key``."""
+        safe = name.replace(' ', '_').replace('/', '-')
+        value, _ = cached(self.path('cells', stage, f'{safe}.json'), key,
+                          compute, outputs)
+        return value
 
 
 def run_stamp() -> dict:
