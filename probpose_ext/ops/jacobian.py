@@ -43,7 +43,7 @@ import torch
 from torch import Tensor
 from torch.func import jacrev, vmap
 
-__all__ = ['output_jacobian']
+__all__ = ['output_jacobian', 'tanh_mlp_jacobian']
 
 
 def output_jacobian(fn: Callable[[Tensor], Tensor],
@@ -93,3 +93,41 @@ def output_jacobian(fn: Callable[[Tensor], Tensor],
     with torch.no_grad():
         jac = vmap(jacrev(single), chunk_size=chunk_size)(z.detach())
     return jac.detach()
+
+
+def tanh_mlp_jacobian(z: Tensor, weight1: Tensor, bias1: Tensor,
+                      weight2: Tensor) -> Tensor:
+    """Closed-form per-sample Jacobian of ``W2 tanh(W1 z + b1) + b2`` (a
+    Linear-Tanh-Linear block such as :class:`TICHead`'s refinement).
+
+    ``J[n] = W2 diag(1 - tanh(W1 z_n + b1)^2) W1``: the same values as
+    :func:`output_jacobian` on that block, without ``torch.func``'s
+    transforms, so it traces for export (``torch.export`` / ONNX) and costs
+    two matrix products. Not detached: callers that need a constant ``J``
+    detach it (or call it under ``torch.no_grad``).
+
+    Note:
+        - N: number of samples
+        - Z: input dimension
+        - R: hidden dimension
+        - D: output dimension
+
+    Args:
+        z (Tensor): Inputs (N, Z).
+        weight1 (Tensor): First layer's weight (R, Z).
+        bias1 (Tensor): First layer's bias (R,).
+        weight2 (Tensor): Second layer's weight (D, R).
+
+    Returns:
+        Tensor: Jacobians (N, D, Z).
+    """
+    if z.dim() != 2 or weight1.dim() != 2 or weight2.dim() != 2 or \
+            weight1.shape[1] != z.shape[1] or \
+            weight2.shape[1] != weight1.shape[0] or \
+            tuple(bias1.shape) != (weight1.shape[0], ):
+        raise ValueError(
+            'shapes must be z (N, Z), weight1 (R, Z), bias1 (R,), weight2 '
+            f'(D, R), got {tuple(z.shape)}, {tuple(weight1.shape)}, '
+            f'{tuple(bias1.shape)}, {tuple(weight2.shape)}')
+    slope = 1 - torch.tanh(z @ weight1.t() + bias1).pow(2)  # (N, R)
+    return (weight2.unsqueeze(0) * slope.unsqueeze(1)) @ weight1

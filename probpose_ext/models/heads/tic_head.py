@@ -2,7 +2,7 @@
 (TIC-TAC, Shukla, Salzmann, Alahi, ICML 2024; DESIGN.md 4.8).
 
 The maths lives in :mod:`probpose_ext.ops` (:func:`map_moments` for the
-soft-argmax, :func:`output_jacobian`, :mod:`probpose_ext.ops.gaussian` for
+soft-argmax, :func:`tanh_mlp_jacobian`, :mod:`probpose_ext.ops.gaussian` for
 the covariances and losses, :mod:`probpose_ext.ops.covariance` for flips and
 pixel maps); this module is the glue of the network parts.
 """
@@ -25,7 +25,7 @@ from ...ops.gaussian import (beta_nll, cholesky_factor_from_raw,
                              diagonal_gaussian_nll, faithful_loss,
                              gaussian_expected_oks, gaussian_nll,
                              tic_covariance)
-from ...ops.jacobian import output_jacobian
+from ...ops.jacobian import tanh_mlp_jacobian
 from ...ops.map_moments import map_moments
 from ...ops.map_targets import discrete_gaussian_maps, map_kl_divergence
 from ..utils import check_decoder_type, gather_labels, pack_instances
@@ -83,13 +83,14 @@ class TICHead(HeatmapHead):
     * means: ``m0 + refine(z)``, ``refine = Linear(Z, R) - tanh -
       Linear(R, D)`` (last layer zero-initialised, so training starts from
       the soft-argmax). The means are thus a differentiable function of
-      ``z`` and ``J = d means / d z = d refine / d z`` (B, D, Z) is
-      :func:`output_jacobian` of ``refine`` (detached, as in the paper).
+      ``z`` and ``J = d means / d z = d refine / d z`` (B, D, Z), in
+      closed form (:func:`~probpose_ext.ops.jacobian.tanh_mlp_jacobian`,
+      equal to :func:`output_jacobian` of ``refine``; unlike ``torch.func``
+      it traces for ONNX export), detached as in the paper.
       Design choice: ``z`` refines the soft-argmax additively instead of
-      modulating the maps, so ``J`` needs no per-sample map tensors inside
-      the Jacobian's closure (``output_jacobian`` takes a closure over
-      modules only); ``J`` is the sensitivity of the pose to the bottleneck
-      through the refinement, which tanh makes vary per sample.
+      modulating the maps, so ``J`` needs no per-sample map tensors;
+      ``J`` is the sensitivity of the pose to the bottleneck through the
+      refinement, which tanh makes vary per sample.
     * auxiliary network on the *detached* ``z``: ``Linear(Z, A) - ReLU -
       Linear(A, D*D + 1)`` gives ``L = cholesky_factor_from_raw(raw)``
       (lower triangular, diagonal >= ``min_diag``; the diagonal's bias is
@@ -294,7 +295,11 @@ class TICHead(HeatmapHead):
         # means, J and the covariance in at least float32 (under autocast
         # too: the NLL factorises the covariance)
         means = m0.reshape(m0.shape[0], -1) + _at_least_f32(self.refine(z))
-        jacobian = _at_least_f32(output_jacobian(self.refine, z))
+        first, last = self.refine[0], self.refine[2]
+        z32 = _at_least_f32(z.detach())
+        jacobian = tanh_mlp_jacobian(
+            z32, first.weight.to(z32), first.bias.to(z32),
+            last.weight.to(z32)).detach()
         out = _at_least_f32(self.aux(z.detach()))
         d = means.shape[1]
         raw = out[:, :d * d].reshape(-1, d, d)
