@@ -56,6 +56,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .simplex import exporting
+
 __all__ = [
     'gaussian_nll', 'tac', 'tic_covariance', 'hessian_trace_term',
     'diagonal_gaussian_nll', 'beta_nll', 'faithful_loss',
@@ -277,7 +279,10 @@ def _check_eps(eps: Union[float, Tensor], n: int, ref: Tensor,
     if e.ndim > 1 or (e.ndim == 1 and e.shape[0] != n):
         raise ValueError(f'{name} must be a scalar or have shape (N,) = '
                          f'({n},), got {tuple(e.shape)}')
-    if not torch.is_grad_enabled() or not e.requires_grad:
+    # the check syncs with the host: skipped under autograd and while
+    # tracing for export (a data-dependent branch cannot be traced)
+    if (not torch.is_grad_enabled() or not e.requires_grad) and \
+            not exporting():
         if bool((e < 0).any()):
             raise ValueError(f'{name} must be >= 0')
     return e.expand(n)[:, None, None]
