@@ -22,6 +22,8 @@ $(STAMP): requirements.txt constraints.txt setup.py
 	$(PIP) install -q "setuptools>=77.0.3,<81" wheel cython numpy==2.3.5 -c constraints.txt
 	$(PIP) install -q --no-build-isolation -r requirements.txt -c constraints.txt
 	$(PIP) install -q --no-build-isolation --no-deps -e .
+	# ONNX export / ONNX Runtime (the [deploy] extra, docs/deploy.md)
+	$(PIP) install -q --no-build-isolation -e ".[deploy]" -c constraints.txt
 	# MMAction2 for its STGCN / GCNHead in our recogniser (opt-in through
 	# probpose_ext.compat.mmaction); --no-deps: it asks for the full mmcv
 	$(PIP) install -q --no-deps mmaction2==1.2.0

@@ -33,6 +33,9 @@ setup(
     install_requires=['numpy', 'tqdm'],
     extras_require={
         'tests': ['pytest', 'entmax'],
+        # ONNX export and ONNX Runtime inference (docs/deploy.md)
+        'deploy': ['onnx>=1.17', 'onnxruntime>=1.20', 'onnxscript>=0.5',
+                   'onnx-ir'],
     },
     classifiers=[
         'Programming Language :: Python :: 3',

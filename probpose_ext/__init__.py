@@ -15,9 +15,10 @@ from . import compat  # noqa: E402
 compat.apply_all()
 
 from . import codecs, datasets, engine, evaluation, models  # noqa: E402,F401
-from . import visualization  # noqa: E402,F401
+from . import deploy, visualization  # noqa: E402,F401
 
 __all__ = [
-    '__version__', 'codecs', 'compat', 'datasets', 'engine', 'evaluation',
+    '__version__', 'codecs', 'compat', 'datasets', 'deploy', 'engine',
+    'evaluation',
     'models', 'visualization'
 ]

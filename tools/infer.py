@@ -1,6 +1,7 @@
 """Top-down inference with probabilistic fields (JSON + drawings).
 
-    python tools/infer.py IMG CONFIG CHECKPOINT [--bboxes X0 Y0 X1 Y1 ...]
+    python tools/infer.py IMG CONFIG|ZOO_NAME|F.onnx [CHECKPOINT|F.onnx]
+        [--bboxes X0 Y0 X1 Y1 ...]
         [--out-json PRED.json] [--vis-out OUT.png|DIR] [--draw-heatmap]
         [--draw-bbox] [--kpt-thr 0.3] [--presence-thr P] [--device cpu]
         [--cfg-options k=v ...]

@@ -1,7 +1,8 @@
 """Evaluate a checkpoint with MMEngine's runner (MMPose's CLI).
 
-    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out M.json]
-        [--dump PRED.pkl] [--show-dir DIR] [--cfg-options k=v ...]
+    python tools/test.py CONFIG|ZOO_NAME CHECKPOINT|F.onnx [--work-dir DIR]
+        [--out M.json] [--dump PRED.pkl] [--show-dir DIR]
+        [--cfg-options k=v ...]
         [--launcher {none,pytorch,slurm,mpi}]
 """
 import os.path as osp

@@ -288,16 +288,25 @@ def test_main(argv: Optional[List[str]] = None) -> dict:
     """
     from mmengine.runner import Runner
     parser = _base_parser('Test (and evaluate) a pose model (MMPose CLI)')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.description += '; CONFIG may be a zoo model name'
+    parser.add_argument(
+        'checkpoint', help='checkpoint file, or an .onnx file exported by '
+        'tools/deployment/pytorch2onnx.py (run in ONNX Runtime)')
     parser.add_argument('--out', help='JSON file to save the metrics to')
     parser.add_argument(
         '--dump', help='pickle file to dump the raw predictions to')
     _add_common_args(parser)
     args = _parse(parser, argv)
 
+    from ..deploy import is_onnx_file, onnx_model_config
+    from .zoo import is_zoo_name, resolve
+    if is_zoo_name(args.config):  # a zoo name: its config
+        args.config = resolve(args.config)[0]
     cfg = _load_config(args)
     cfg.load_from = args.checkpoint
     cfg = _finish_config(cfg, args)
+    if is_onnx_file(args.checkpoint):  # ONNX Runtime network, our decoding
+        onnx_model_config(cfg, args.checkpoint, args.config)
     if args.dump:  # after --cfg-options, which may address the evaluator
         dump = ConfigDict(type='DumpResults', out_file_path=args.dump)
         evaluators = cfg.test_evaluator

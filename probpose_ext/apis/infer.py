@@ -103,10 +103,12 @@ def infer_main(argv: Optional[List[str]] = None) -> list:
     parser.add_argument('img', help='image file or directory of images')
     parser.add_argument(
         'config', help='model config, or a zoo model name such as '
-        'synthpose-probpose (configs/**/metafile.yml)')
+        'synthpose-probpose (configs/**/metafile.yml), or an .onnx file '
+        'exported by tools/deployment/pytorch2onnx.py (its stored config)')
     parser.add_argument(
         'checkpoint', nargs='?',
-        help='checkpoint file (default: the zoo model\'s weights)')
+        help='checkpoint file (default: the zoo model\'s weights); an '
+        '.onnx file runs in ONNX Runtime')
     parser.add_argument(
         '--bboxes', type=float, nargs='+', metavar='V',
         help='person boxes x0 y0 x1 y1 [x0 y0 x1 y1 ...] in image pixels, '
@@ -129,12 +131,19 @@ def infer_main(argv: Optional[List[str]] = None) -> list:
     args = parser.parse_args(argv)
     if not (args.out_json or args.vis_out):
         parser.error('nothing to write: give --out-json and/or --vis-out')
+    from ..deploy import is_onnx_file
     from .zoo import resolve_model
-    try:
-        args.config, args.checkpoint = resolve_model(args.config,
-                                                     args.checkpoint)
-    except ValueError as e:
-        parser.error(str(e))
+    onnx_file = None
+    if is_onnx_file(args.config) and args.checkpoint is None:
+        onnx_file = args.config  # IMG F.onnx: the config stored in the file
+    else:
+        try:
+            args.config, args.checkpoint = resolve_model(args.config,
+                                                         args.checkpoint)
+        except ValueError as e:
+            parser.error(str(e))
+        if is_onnx_file(args.checkpoint):
+            onnx_file = args.checkpoint
 
     from mmengine.registry import init_default_scope
     from mmpose.apis import init_model
@@ -142,7 +151,11 @@ def infer_main(argv: Optional[List[str]] = None) -> list:
 
     bboxes = parse_bboxes(args.bboxes)
     images = list_images(args.img)
-    cfg = Config.fromfile(args.config)
+    if onnx_file is not None and onnx_file == args.config:
+        from ..deploy import read_metadata, stored_config
+        cfg = stored_config(read_metadata(onnx_file), onnx_file)
+    else:
+        cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     if cfg.model.get('type') == 'PoseLifter':
@@ -160,7 +173,11 @@ def infer_main(argv: Optional[List[str]] = None) -> list:
     if args.draw_heatmap:
         cfg.model.setdefault('test_cfg', {})['output_heatmaps'] = True
     init_default_scope(cfg.get('default_scope', 'mmpose'))
-    model = init_model(cfg, args.checkpoint, device=args.device)
+    if onnx_file is not None:  # ONNX Runtime network, our decoding
+        from ..deploy import init_onnx_model
+        model = init_onnx_model(cfg, onnx_file, device=args.device)
+    else:
+        model = init_model(cfg, args.checkpoint, device=args.device)
 
     visualizer = None
     if args.vis_out:
