@@ -2,7 +2,8 @@
 otherwise use: all timings in one process run, peak memory in a child
 process (see :func:`_measure_memory`).
 
-    python benchmarks/run.py [--only decode sparsemax eval head lifter recognizer] [--quick]
+    python benchmarks/run.py [--only decode sparsemax eval head lifter recognizer
+        deploy] [--quick]
         [--threads 1] [--out work_dirs/bench]
 
 Prints a table of medians, quartiles, peak memory and time ratios per group
@@ -32,7 +33,8 @@ except ImportError:  # running from a source checkout without installing
 from _harness import (check_targets, markdown, peak_memory_mib,  # noqa: E402
                       time_group)
 
-BENCHMARKS = ('decode', 'sparsemax', 'eval', 'head', 'lifter', 'recognizer')
+BENCHMARKS = ('decode', 'sparsemax', 'eval', 'head', 'lifter', 'recognizer',
+              'deploy')
 
 
 def parse_args(argv=None):
