@@ -129,3 +129,147 @@ def export_main(argv: Optional[List[str]] = None) -> dict:
               ':\n' + _format_diffs(diffs))
         meta['verify'] = diffs
     return meta
+
+
+# ------------------------------------------------------- zoo parity study
+#: Splits of the parity table: name -> (data root, metric key)
+PARITY_SPLITS = {
+    'SynthPose val': ('data/synthpose/', 'coco/AP'),
+    'SynthPose-Crop val': ('data/synthpose_crop/', 'coco/Ex_AP'),
+}
+#: Backends of the parity table: name -> file suffix (None: PyTorch)
+PARITY_BACKENDS = {'PyTorch': None, 'ONNX Runtime fp32': '',
+                   'ONNX Runtime fp16': '_fp16'}
+
+
+def _parity_cell(path: str, compute) -> dict:
+    """A cached result (JSON) of the parity study."""
+    import json
+    if osp.isfile(path):
+        with open(path) as f:
+            return json.load(f)
+    from ..utils.atomic import atomic_write
+    result = compute()
+    atomic_write(path, lambda f: json.dump(result, f, indent=1),
+                 binary=False)
+    return result
+
+
+def zoo_parity(names, out_dir: str, splits=PARITY_SPLITS,
+               backends=PARITY_BACKENDS, progress: bool = True) -> dict:
+    """Export zoo models (fp32 and fp16, dynamic batch) and evaluate PyTorch
+    and ONNX Runtime on the same splits with the configs' test settings.
+
+    Results are cached under ``out_dir`` (delete a file to recompute it).
+
+    Args:
+        names (Sequence[str]): Zoo model names.
+        out_dir (str): Where the files, cells and tables go.
+        splits (dict): Split name -> (data root, metric key).
+        backends (dict): Backend name -> ONNX file suffix (None: PyTorch).
+        progress (bool): Show progress bars.
+
+    Returns:
+        dict: model -> split -> backend -> metrics.
+    """
+    import time
+
+    from ..deploy import export_onnx
+    from .inprocess import InProcessTester
+    from .zoo import resolve
+    results = {}
+    for name in names:
+        config, weights = resolve(name)
+        files = {}
+        for backend, suffix in backends.items():
+            if suffix is None:
+                files[backend] = weights
+                continue
+            path = osp.join(out_dir, f'{name}{suffix}.onnx')
+            if not osp.isfile(path) or osp.getmtime(path) < osp.getmtime(
+                    weights):
+                estimator, cfg = load_estimator(name, None)
+                export_onnx(estimator, cfg, path, dynamic_batch=True,
+                            fp16=suffix == '_fp16')
+            files[backend] = path
+        results[name] = {}
+        for backend, path in files.items():
+            tester = None
+            for split, (root, _) in splits.items():
+                cell = osp.join(out_dir, 'cells', name,
+                                f'{backend}_{split}.json'.replace(' ', '_'))
+
+                def compute():
+                    nonlocal tester
+                    if tester is None:
+                        tester = InProcessTester(config, path)
+                    ann = osp.join(root, 'annotations',
+                                   'person_keypoints_val.json')
+                    evaluators = tester.cfg.test_evaluator
+                    evaluators = [dict(e) for e in (
+                        evaluators if isinstance(evaluators, (list, tuple))
+                        else [evaluators])]
+                    evaluators[0]['ann_file'] = ann
+                    start = time.time()
+                    metrics, _ = tester.run(
+                        tester.dataset_config(data_root=root), evaluators,
+                        keep=False,
+                        progress=f'{name} {backend} {split}'
+                        if progress else None)
+                    return dict(metrics=metrics, file=osp.basename(path),
+                                seconds=round(time.time() - start, 1))
+
+                results[name].setdefault(split, {})[backend] = _parity_cell(
+                    cell, compute)['metrics']
+    return results
+
+
+def parity_table(results: dict, splits=PARITY_SPLITS) -> str:
+    """Markdown: per model, the metric of each split per backend and the
+    largest difference from PyTorch."""
+    backends = list(next(iter(next(iter(results.values())).values())))
+    header = ['model'] + [f'{split} {key.split("/")[1].replace("_", "-")} '
+                          f'{backend}' for split, (_, key) in splits.items()
+                          for backend in backends]
+    lines = ['| ' + ' | '.join(header) + ' |',
+             '|' + '---|' * len(header)]
+    for name, per_split in results.items():
+        cells = [name]
+        for split, (_, key) in splits.items():
+            ref = per_split[split][backends[0]][key]
+            for backend in backends:
+                value = per_split[split][backend][key]
+                cells.append(f'{value:.4f}' if backend == backends[0] else
+                             f'{value:.4f} ({value - ref:+.4f})')
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+
+def zoo_parity_main(argv: Optional[List[str]] = None) -> dict:
+    """``tools/deployment/zoo_parity.py``: the README's parity table."""
+    import json
+    import os
+    from .zoo import zoo_models
+    parser = argparse.ArgumentParser(
+        description='AP / Ex-AP of the 2D zoo models in PyTorch and in ONNX '
+        'Runtime (fp32, fp16) on SynthPose val and SynthPose-Crop val')
+    parser.add_argument('--names', nargs='+', help='zoo models (default: '
+                        'the SynthPose collection)')
+    parser.add_argument('--out-dir', default='work_dirs/deploy')
+    args = parser.parse_args(argv)
+    names = args.names or [
+        n for n, e in sorted(zoo_models().items())
+        if e.get('In Collection') == 'SynthPose' and n == e['Name']]
+    for split, (root, _) in PARITY_SPLITS.items():
+        if not osp.isdir(root):
+            parser.error(f'{split} is missing ({root}): `make demo` '
+                         'generates it')
+    results = zoo_parity(names, args.out_dir)
+    table = parity_table(results)
+    os.makedirs(args.out_dir, exist_ok=True)
+    with open(osp.join(args.out_dir, 'parity.md'), 'w') as f:
+        f.write(table + '\n')
+    with open(osp.join(args.out_dir, 'parity.json'), 'w') as f:
+        json.dump(results, f, indent=1)
+    print(table)
+    return results

@@ -52,7 +52,8 @@ class InProcessTester:
     Args:
         config (str | Config): The model's config (``test_cfg`` as it
             should run; e.g. turn ``flip_test`` off before).
-        checkpoint (str): Weights.
+        checkpoint (str): Weights, or an ``.onnx`` file of
+            ``tools/deployment/pytorch2onnx.py`` (run in ONNX Runtime).
         device (str): Torch device. Defaults to ``'cpu'``.
     """
 
@@ -62,10 +63,15 @@ class InProcessTester:
                  device: str = 'cpu') -> None:
         import probpose_ext  # noqa: F401  (registers our modules)
         from mmpose.apis import init_model
+
+        from ..deploy import init_onnx_model, is_onnx_file
         cfg = Config.fromfile(config) if isinstance(config, str) else \
             Config(config.to_dict(), filename=config.filename)
         self.cfg = cfg
-        self.model = init_model(cfg, checkpoint, device=device)
+        if is_onnx_file(checkpoint):  # ONNX Runtime network
+            self.model = init_onnx_model(cfg, checkpoint, device=device)
+        else:
+            self.model = init_model(cfg, checkpoint, device=device)
 
     def dataset_config(self, **overrides) -> dict:
         """A copy of the config's test dataset with ``overrides`` (a
