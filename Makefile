@@ -27,6 +27,9 @@ $(STAMP): requirements.txt constraints.txt setup.py
 	# MMAction2 for its STGCN / GCNHead in our recogniser (opt-in through
 	# probpose_ext.compat.mmaction); --no-deps: it asks for the full mmcv
 	$(PIP) install -q --no-deps mmaction2==1.2.0
+	# MMDeploy for its torch2onnx with configs/deploy (opt-in through
+	# probpose_ext.compat.mmdeploy); --no-deps: it asks for the full mmcv
+	$(PIP) install -q --no-deps mmdeploy==1.3.1 aenum==3.1.17
 	# the exococotools sdist's example files, for the Ex-OKS parity tests
 	$(PIP) download -q --no-deps --no-build-isolation --no-binary :all: -d $(VENV)/sdists exococotools==1.0.0
 	$(PY) -c "import probpose_ext, mmpose.models; print('probpose_ext', probpose_ext.__version__, 'installed')"

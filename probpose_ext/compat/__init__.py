@@ -29,6 +29,11 @@ Not applied on import (opt-in, for tests and benchmarks only):
 * :mod:`.mmaction`: the ``mmaction2`` 1.2.0 wheel lacks a package that
   ``mmaction.models`` imports (open-mmlab/mmaction2#2714); importing the
   module registers placeholders and imports ``mmaction.models``.
+* :mod:`.mmdeploy`: MMDeploy 1.3.1's rewriters look their caller up with
+  ``inspect.stack()``, which makes its export through torch's dynamo
+  exporter take minutes (open-mmlab/mmdeploy PR #1483's
+  ``get_frame_func``); importing the module swaps in a ``sys._getframe``
+  lookup (and imports ``probpose_ext`` first, for ``mmcv._ext``).
 """
 from typing import Dict
 
