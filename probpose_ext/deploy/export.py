@@ -60,18 +60,28 @@ class ExportGraph(nn.Module):
     head.forward -> spec.graph`` (a tuple of tensors, names in
     ``spec.outputs``).
 
+    ProbPose heads' maps are at the test temperature (``test_cfg.
+    temperature``, else the head's training temperature); they are
+    renormalised from the logits only where the two differ.
+
     Args:
         estimator (nn.Module): A top-down pose estimator (eval mode).
-        temperature (float, optional): ProbPose heads: the sparsemax test
-            temperature (None: the head's training temperature).
     """
 
-    def __init__(self, estimator: nn.Module,
-                 temperature: Optional[float] = None):
+    def __init__(self, estimator: nn.Module):
         super().__init__()
         self.estimator = estimator
         self.spec = head_spec(estimator.head)
-        self.temperature = temperature
+        head = estimator.head
+        #: the maps' sparsemax temperature (ProbPose heads), else None
+        self.temperature = None
+        self._renormalise = None
+        if hasattr(head, 'normalise'):
+            test = (estimator.test_cfg or {}).get('temperature', None)
+            self.temperature = float(head.temperature if test is None
+                                     else test)
+            if self.temperature != float(head.temperature):
+                self._renormalise = self.temperature
 
     @property
     def output_names(self) -> Tuple[str, ...]:
@@ -80,16 +90,7 @@ class ExportGraph(nn.Module):
     def forward(self, inputs: Tensor) -> Tuple[Tensor, ...]:
         head = self.estimator.head
         out = head.forward(self.estimator.extract_feat(inputs))
-        return tuple(self.spec.graph(head, out, self.temperature))
-
-
-def _test_temperature(estimator: nn.Module) -> Optional[float]:
-    """ProbPose heads: the test temperature (``test_cfg.temperature`` or the
-    head's); other heads: None."""
-    if not hasattr(estimator.head, 'normalise'):
-        return None
-    value = (estimator.test_cfg or {}).get('temperature', None)
-    return float(estimator.head.temperature if value is None else value)
+        return tuple(self.spec.graph(head, out, self._renormalise))
 
 
 def _preprocess_meta(estimator: nn.Module) -> Dict[str, Any]:
@@ -220,7 +221,7 @@ def export_onnx(estimator: nn.Module,
             f'takes N x 3 x {codec_h} x {codec_w} crops (N >= 1; the '
             "codec's input_size is W x H = "
             f'{codec_w} x {codec_h})')
-    graph = ExportGraph(estimator, _test_temperature(estimator))
+    graph = ExportGraph(estimator)
     # a dynamic batch is traced with a batch of 2: torch.export
     # specialises sizes 0 and 1
     example = torch.randn(

@@ -40,8 +40,9 @@ class HeadSpec(NamedTuple):
         kind (str): Short name written into the ONNX metadata.
         outputs (dict): Output name -> description (graph order).
         graph (Callable): ``(head, forward_out, temperature) -> tuple of
-            tensors``, traced into the graph (``temperature`` is the test
-            temperature of ProbPose heads, None otherwise).
+            tensors``, traced into the graph (``temperature``: ProbPose
+            heads' test temperature where it differs from the training
+            one, so the maps are renormalised; None otherwise).
         forward (Callable): ``(head, tuple of tensors) -> forward_out``, what
             the head's ``forward`` would have returned (fields the outputs do
             not carry are None).

@@ -10,7 +10,6 @@ from mmpose.registry import MODELS
 
 from probpose_ext.deploy import (ExportGraph, OnnxPoseEstimator,
                                  read_metadata)
-from probpose_ext.deploy.export import _test_temperature
 from tests.deploy._models import crops, samples
 from tests.deploy.conftest import TEST_TEMPERATURE
 
@@ -54,7 +53,7 @@ def test_graph_outputs_equal_pytorch(kind, exported):
     assert meta['kind'] == kind and meta['num_keypoints'] == 17
     assert meta['input']['shape'] == ['batch', 3, 128, 96]
     session = OnnxPoseEstimator(path, cfg.model).estimator.backbone
-    graph = ExportGraph(estimator, _test_temperature(estimator))
+    graph = ExportGraph(estimator)
     for batch in (1, 5):
         x = crops(batch, seed=batch)
         with torch.no_grad():
