@@ -10,6 +10,7 @@ tracing (:func:`probpose_ext.ops.simplex.exporting`), which exports as
 ordinary ONNX operators (TopK, CumSum, comparisons); the grouped Newton CPU
 path stays out of the graph.
 """
+import copy
 import os
 import os.path as osp
 import warnings
@@ -64,13 +65,20 @@ class ExportGraph(nn.Module):
     temperature``, else the head's training temperature); they are
     renormalised from the logits only where the two differ.
 
+    With ``fp16`` the estimator's weights and arithmetic are float16 (it
+    is converted in place: pass a copy), the input and outputs float32;
+    sparsemax still computes in float32 (:func:`~probpose_ext.ops.sparsemax`
+    upcasts half-precision logits).
+
     Args:
         estimator (nn.Module): A top-down pose estimator (eval mode).
+        fp16 (bool): Float16 inside. Defaults to False.
     """
 
-    def __init__(self, estimator: nn.Module):
+    def __init__(self, estimator: nn.Module, fp16: bool = False):
         super().__init__()
-        self.estimator = estimator
+        self.fp16 = bool(fp16)
+        self.estimator = estimator.half() if self.fp16 else estimator
         self.spec = head_spec(estimator.head)
         head = estimator.head
         #: the maps' sparsemax temperature (ProbPose heads), else None
@@ -89,8 +97,11 @@ class ExportGraph(nn.Module):
 
     def forward(self, inputs: Tensor) -> Tuple[Tensor, ...]:
         head = self.estimator.head
+        if self.fp16:
+            inputs = inputs.half()
         out = head.forward(self.estimator.extract_feat(inputs))
-        return tuple(self.spec.graph(head, out, self._renormalise))
+        return tuple(o.float() for o in self.spec.graph(
+            head, out, self._renormalise))
 
 
 def _preprocess_meta(estimator: nn.Module) -> Dict[str, Any]:
@@ -154,21 +165,6 @@ def build_metadata(estimator: nn.Module, graph: ExportGraph, config,
         config=_config_text(config))
 
 
-def _to_fp16(model):
-    """Float16 weights and arithmetic, float32 inputs and outputs (ONNX
-    Runtime's converter; Cast nodes at the boundaries)."""
-    import onnx_ir
-    from onnxruntime.transformers.float16 import convert_float_to_float16
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        model = convert_float_to_float16(model, keep_io_types=True)
-    # the converter appends the input Casts at the end of the node list;
-    # ONNX requires topological order (onnx.checker refuses it otherwise)
-    graph = onnx_ir.serde.deserialize_model(model)
-    graph.graph.sort()
-    return onnx_ir.serde.serialize_model(graph)
-
-
 def export_onnx(estimator: nn.Module,
                 config,
                 output_file: str,
@@ -190,8 +186,8 @@ def export_onnx(estimator: nn.Module,
             codec's input size. H and W must be the codec's.
         opset (int): ONNX opset, at least :data:`MIN_OPSET`.
         dynamic_batch (bool): Make the batch axis dynamic.
-        fp16 (bool): Float16 weights and arithmetic inside, float32 input
-            and outputs.
+        fp16 (bool): Float16 weights and arithmetic inside (sparsemax in
+            float32), float32 input and outputs.
 
     Returns:
         dict: The metadata written.
@@ -221,7 +217,8 @@ def export_onnx(estimator: nn.Module,
             f'takes N x 3 x {codec_h} x {codec_w} crops (N >= 1; the '
             "codec's input_size is W x H = "
             f'{codec_w} x {codec_h})')
-    graph = ExportGraph(estimator)
+    graph = ExportGraph(copy.deepcopy(estimator) if fp16 else estimator,
+                        fp16=fp16)
     # a dynamic batch is traced with a batch of 2: torch.export
     # specialises sizes 0 and 1
     example = torch.randn(
@@ -239,8 +236,6 @@ def export_onnx(estimator: nn.Module,
                 input_names=['input'], output_names=list(graph.output_names),
                 dynamic_shapes=dynamic, external_data=False, verbose=False)
     model = program.model_proto
-    if fp16:
-        model = _to_fp16(model)
     written_opset = max(o.version for o in model.opset_import
                         if o.domain in ('', 'ai.onnx'))
     meta = to_jsonable(build_metadata(estimator, graph, config, input_shape,

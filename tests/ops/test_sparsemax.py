@@ -417,3 +417,49 @@ def test_export_takes_the_sort_threshold_and_matches_eager(monkeypatch):
     out = program.module()(y)
     assert torch.allclose(out, simplex.sparsemax(y, dim=-1), atol=1e-6)
     assert torch.allclose(out.sum(-1), torch.ones(2, 17), atol=1e-5)
+
+
+def test_topk_threshold_is_exact_below_k_and_flags_longer_supports():
+    """The partial-sort threshold of exported graphs: equal to the
+    bisection reference where every support is shorter than k, flagged
+    where one may not be."""
+    from probpose_ext.ops.simplex import _threshold_sort, _threshold_topk
+    z = _random_logits((6, 3072), scale=0.05, seed=3, dtype=F64)
+    z[:, 17] += 1.0  # peaked rows: supports of tens of pixels
+    shifted = z - z.amax(-1, keepdim=True)
+    support = (torch.from_numpy(_project_bisection(z.numpy())) > 0).sum(-1)
+    k = int(support.max()) + 1
+    tau, inexact = _threshold_topk(shifted, k)
+    assert not bool(inexact)
+    p = (shifted - tau).clamp(min=0)
+    np.testing.assert_allclose(p.numpy(), _project_bisection(z.numpy()),
+                               rtol=0, atol=1e-12)
+    torch.testing.assert_close(tau, _threshold_sort(shifted))
+    # k equal to the longest support: that row's condition still holds
+    _, inexact = _threshold_topk(shifted, k - 1)
+    assert bool(inexact)
+
+
+@pytest.mark.parametrize('scale', [3.0, 0.001])
+def test_exported_graph_takes_the_partial_sort_or_falls_back(scale):
+    """torch.export traces the partial sort with a torch.cond fallback to
+    the full sort; the graph equals eager sparsemax on peaked rows
+    (supports < 512) and on flat rows (supports of thousands: the
+    fallback)."""
+    from probpose_ext.ops import simplex
+
+    class Net(torch.nn.Module):
+
+        def forward(self, x):
+            return simplex.sparsemax(x, dim=-1)
+
+    x = _random_logits((3, 2, 3072), scale=3.0, seed=1)
+    program = torch.export.export(Net(), (x, ))
+    targets = {str(n.target) for n in program.graph.nodes}
+    assert any('cond' in t for t in targets), targets
+    y = _random_logits((3, 2, 3072), scale=scale, seed=2)
+    support = (simplex.sparsemax(y, dim=-1) > 0).sum(-1)
+    assert (support.max() > 512) == (scale < 0.01)
+    out = program.module()(y)
+    np.testing.assert_allclose(out.numpy(), _project_bisection(y.numpy()),
+                               rtol=0, atol=1e-6)
