@@ -78,3 +78,17 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def repo():
     return REPO
+
+
+@pytest.fixture(scope='session')
+def synth_val(tmp_path_factory):
+    """Eight SynthPose val images drawn with a seed no zoo split uses (7):
+    ``(root, COCO annotation dict)``."""
+    import json
+
+    from probpose_ext.datasets.generators.synthpose import make_synthpose
+    root = tmp_path_factory.mktemp('zoo_val') / 'synthpose'
+    make_synthpose(root, num_train=0, num_val=8, seed=7, workers=1,
+                   progress=False)
+    with open(root / 'annotations' / 'person_keypoints_val.json') as f:
+        return root, json.load(f)

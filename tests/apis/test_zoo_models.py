@@ -2,7 +2,6 @@
 model its config builds; the SynthPose models localise people on fresh
 SynthPose images, the SynthMotion lifters lift fresh SynthMotion motions
 about as well as their published P1."""
-import json
 import os
 
 import numpy as np
@@ -14,7 +13,6 @@ from mmpose.utils import register_all_modules
 
 from probpose_ext.apis import predict_image
 from probpose_ext.apis.zoo import resolve, zoo_models, zoo_names
-from probpose_ext.datasets.generators.synthpose import make_synthpose
 from probpose_ext.ops import oks
 
 NAMES = zoo_names()
@@ -63,16 +61,6 @@ def test_the_zoo_lists_only_known_models():
         assert 0 < metrics['SynthPose val']['AP'] <= 1
         assert 'Ex-AP' in metrics['SynthPose-Crop val']
         assert entry['Metadata']['Epochs'] > 0
-
-
-@pytest.fixture(scope='module')
-def synth_val(tmp_path_factory):
-    """Eight SynthPose images drawn with a seed no zoo split uses."""
-    root = tmp_path_factory.mktemp('zoo_val') / 'synthpose'
-    make_synthpose(root, num_train=0, num_val=8, seed=7, workers=1,
-                   progress=False)
-    with open(root / 'annotations' / 'person_keypoints_val.json') as f:
-        return root, json.load(f)
 
 
 @pytest.mark.slow

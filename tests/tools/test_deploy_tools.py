@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from probpose_ext.apis import load_pose_json, predict_image
-from probpose_ext.datasets.generators.synthpose import make_synthpose
 from tests.conftest import REPO, run_python
 
 pytestmark = pytest.mark.slow
@@ -18,16 +17,6 @@ pytestmark = pytest.mark.slow
 TOOL = REPO / 'tools' / 'deployment' / 'pytorch2onnx.py'
 ZOO_2D = ['synthpose-heatmap', 'synthpose-probpose', 'synthpose-probpose-dh',
           'synthpose-tic']
-
-
-@pytest.fixture(scope='module')
-def synth_val(tmp_path_factory):
-    """Eight SynthPose images drawn with a seed no zoo split uses."""
-    root = tmp_path_factory.mktemp('deploy_val') / 'synthpose'
-    make_synthpose(root, num_train=0, num_val=8, seed=7, workers=1,
-                   progress=False)
-    with open(root / 'annotations' / 'person_keypoints_val.json') as f:
-        return root, json.load(f)
 
 
 def _data_options(root):
