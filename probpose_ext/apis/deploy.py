@@ -142,25 +142,13 @@ PARITY_BACKENDS = {'PyTorch': None, 'ONNX Runtime fp32': '',
                    'ONNX Runtime fp16': '_fp16'}
 
 
-def _parity_cell(path: str, compute) -> dict:
-    """A cached result (JSON) of the parity study."""
-    import json
-    if osp.isfile(path):
-        with open(path) as f:
-            return json.load(f)
-    from ..utils.atomic import atomic_write
-    result = compute()
-    atomic_write(path, lambda f: json.dump(result, f, indent=1),
-                 binary=False)
-    return result
-
-
 def zoo_parity(names, out_dir: str, splits=PARITY_SPLITS,
                backends=PARITY_BACKENDS, progress: bool = True) -> dict:
     """Export zoo models (fp32 and fp16, dynamic batch) and evaluate PyTorch
     and ONNX Runtime on the same splits with the configs' test settings.
 
-    Results are cached under ``out_dir`` (delete a file to recompute it).
+    Results are cached under ``out_dir/cells`` (:class:`~.runs.CellRun`:
+    recomputed when the model file, the config or the data root change).
 
     Args:
         names (Sequence[str]): Zoo model names.
@@ -176,7 +164,9 @@ def zoo_parity(names, out_dir: str, splits=PARITY_SPLITS,
 
     from ..deploy import export_onnx
     from .inprocess import InProcessTester
+    from .runs import CellRun, file_key
     from .zoo import resolve
+    run = CellRun(out_dir, progress)
     results = {}
     for name in names:
         config, weights = resolve(name)
@@ -196,8 +186,6 @@ def zoo_parity(names, out_dir: str, splits=PARITY_SPLITS,
         for backend, path in files.items():
             tester = None
             for split, (root, _) in splits.items():
-                cell = osp.join(out_dir, 'cells', name,
-                                f'{backend}_{split}.json'.replace(' ', '_'))
 
                 def compute():
                     nonlocal tester
@@ -219,8 +207,10 @@ def zoo_parity(names, out_dir: str, splits=PARITY_SPLITS,
                     return dict(metrics=metrics, file=osp.basename(path),
                                 seconds=round(time.time() - start, 1))
 
-                results[name].setdefault(split, {})[backend] = _parity_cell(
-                    cell, compute)['metrics']
+                key = dict(model=file_key(path), config=file_key(config),
+                           data_root=osp.abspath(root))
+                results[name].setdefault(split, {})[backend] = run.cell(
+                    name, f'{backend} {split}', key, compute)['metrics']
     return results
 
 
